@@ -1,0 +1,171 @@
+//! The CloudFormation model: a template, its resources, intrinsic functions as values, and the
+//! emitters. Lowering builds a [`Template`]; everything after works on its JSON form.
+
+pub mod emit;
+pub mod expr;
+pub mod refs;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+pub use expr::{Pseudo, base64, get_att, get_azs, join, r#ref, select, sub};
+
+/// CloudFormation's hard limits that a generated template must stay within.
+pub const MAX_RESOURCES: usize = 500;
+pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
+pub const MAX_OUTPUTS: usize = 200;
+pub const MAX_PARAMETERS: usize = 200;
+
+/// A logical ID: only `[A-Za-z0-9]`, at most 255 characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogicalId(String);
+
+impl LogicalId {
+    /// Joins words into PascalCase: `["Notebook", "data-sci"]` -> `NotebookDataSci`.
+    pub fn new<S: AsRef<str>>(parts: &[S]) -> LogicalId {
+        let mut id = String::new();
+        for part in parts {
+            for word in part.as_ref().split(|c: char| !c.is_ascii_alphanumeric()) {
+                let mut chars = word.chars();
+                if let Some(first) = chars.next() {
+                    id.push(first.to_ascii_uppercase());
+                    id.extend(chars);
+                }
+            }
+        }
+        LogicalId(id)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LogicalId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retain {
+    /// Keep the physical resource when the stack deletes or replaces it.
+    Retain,
+}
+
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: &'static str,
+    pub properties: Map<String, Value>,
+    pub depends_on: Vec<LogicalId>,
+    pub retain: Option<Retain>,
+    pub condition: Option<String>,
+    pub metadata: Option<Value>,
+}
+
+impl Resource {
+    pub fn new(kind: &'static str, properties: Value) -> Resource {
+        let Value::Object(properties) = properties else {
+            panic!("properties of {kind} must be an object")
+        };
+        Resource { kind, properties, depends_on: Vec::new(), retain: None, condition: None, metadata: None }
+    }
+
+    pub fn depends_on(mut self, ids: impl IntoIterator<Item = LogicalId>) -> Self {
+        self.depends_on.extend(ids);
+        self.depends_on.sort();
+        self.depends_on.dedup();
+        self
+    }
+
+    pub fn retain(mut self) -> Self {
+        self.retain = Some(Retain::Retain);
+        self
+    }
+
+    pub fn metadata(mut self, metadata: Value) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub description: String,
+    pub value: Value,
+}
+
+/// A whole template. Maps are ordered by logical ID, so output order never depends on the
+/// order things were added in.
+#[derive(Debug, Default, Clone)]
+pub struct Template {
+    pub description: Option<String>,
+    pub metadata: Option<Value>,
+    pub parameters: BTreeMap<String, Value>,
+    pub conditions: BTreeMap<String, Value>,
+    pub resources: BTreeMap<LogicalId, Resource>,
+    pub outputs: BTreeMap<LogicalId, Output>,
+}
+
+impl Template {
+    /// Adds a resource and returns its ID for references. Adding the same ID twice is a bug in
+    /// lowering, caught by the naming checks before lowering runs.
+    pub fn add(&mut self, id: LogicalId, resource: Resource) -> LogicalId {
+        let previous = self.resources.insert(id.clone(), resource);
+        assert!(previous.is_none(), "logical id {id} added twice");
+        id
+    }
+
+    pub fn output(&mut self, id: LogicalId, description: impl Into<String>, value: Value) {
+        self.outputs.insert(id, Output { description: description.into(), value });
+    }
+
+    /// The template as CloudFormation JSON, keys in the conventional order.
+    pub fn to_json(&self) -> Value {
+        let mut top = Map::new();
+        top.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+        if let Some(d) = &self.description {
+            top.insert("Description".into(), json!(d));
+        }
+        if let Some(m) = &self.metadata {
+            top.insert("Metadata".into(), m.clone());
+        }
+        if !self.parameters.is_empty() {
+            top.insert("Parameters".into(), json!(self.parameters));
+        }
+        if !self.conditions.is_empty() {
+            top.insert("Conditions".into(), json!(self.conditions));
+        }
+        let mut resources = Map::new();
+        for (id, r) in &self.resources {
+            let mut m = Map::new();
+            m.insert("Type".into(), json!(r.kind));
+            if let Some(c) = &r.condition {
+                m.insert("Condition".into(), json!(c));
+            }
+            if r.retain.is_some() {
+                m.insert("DeletionPolicy".into(), json!("Retain"));
+                m.insert("UpdateReplacePolicy".into(), json!("Retain"));
+            }
+            if !r.depends_on.is_empty() {
+                let ids: Vec<&str> = r.depends_on.iter().map(LogicalId::as_str).collect();
+                m.insert("DependsOn".into(), json!(ids));
+            }
+            if let Some(md) = &r.metadata {
+                m.insert("Metadata".into(), md.clone());
+            }
+            m.insert("Properties".into(), Value::Object(r.properties.clone()));
+            resources.insert(id.to_string(), Value::Object(m));
+        }
+        top.insert("Resources".into(), Value::Object(resources));
+        if !self.outputs.is_empty() {
+            let mut outputs = Map::new();
+            for (id, o) in &self.outputs {
+                outputs.insert(id.to_string(), json!({"Description": o.description, "Value": o.value}));
+            }
+            top.insert("Outputs".into(), Value::Object(outputs));
+        }
+        Value::Object(top)
+    }
+}

@@ -1,0 +1,128 @@
+//! `nbsynth build BLUEPRINT...`: compile, review, write (or with `--check`, compare).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+use super::Outcome;
+use crate::cfn::emit::Format;
+use crate::output;
+use crate::pipeline::{self, Failure};
+use crate::source::diagnostic;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Blueprint files (YAML or JSON).
+    #[arg(required = true, value_name = "BLUEPRINT")]
+    pub blueprints: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long, short, default_value = "out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Template format.
+    #[arg(long, value_enum, default_value_t = Format::Yaml)]
+    pub format: Format,
+    /// Write nothing; exit 1 and list the files that would change (for CI).
+    #[arg(long)]
+    pub check: bool,
+    /// How to print problems.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+    /// Print only problems.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the time spent in each stage.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
+}
+
+pub fn run(args: &Args) -> Outcome {
+    let mut outcome = Outcome::Clean;
+    for path in &args.blueprints {
+        outcome = outcome.max(build_one(args, path));
+    }
+    outcome
+}
+
+fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
+    let compiled = match pipeline::compile(path, &args.out, args.format) {
+        Ok(c) => c,
+        Err(Failure::Invalid(invalid)) => {
+            report(args, invalid.file.as_ref(), &invalid.diagnostics);
+            return Outcome::BadInput;
+        }
+        Err(Failure::Findings { name, review }) => {
+            eprintln!("{}", crate::policy::render_text(&review, &name));
+            eprintln!("error: `{name}`: rules failed; nothing was written (add a waiver with a reason to accept a finding)");
+            return Outcome::Findings;
+        }
+    };
+    let keep: Vec<PathBuf> = compiled.files.iter().map(|f| f.path.clone()).collect();
+    let obsolete = output::stale(&compiled.scripts_dir, ".sh", &keep);
+    if args.check {
+        let mut stale = output::changed(&compiled.files);
+        stale.extend(obsolete);
+        if stale.is_empty() {
+            if !args.quiet {
+                println!("{}: up to date", compiled.name);
+            }
+            return Outcome::Clean;
+        }
+        for p in &stale {
+            println!("would change: {}", p.display());
+        }
+        return Outcome::Findings;
+    }
+    if let Err(e) = output::write_all(&compiled.files, &obsolete) {
+        eprintln!("error[E0005]: cannot write the outputs of `{}`: {e}", compiled.name);
+        eprintln!("  = note: nothing was written");
+        return Outcome::BadInput;
+    }
+    if !args.quiet {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = writeln!(
+            out,
+            "{}: {} resources, {} rules checked, {} waived -> {}",
+            compiled.name,
+            compiled.resources,
+            compiled.review.rules_checked(),
+            compiled.review.waived_count(),
+            compiled.files[0].path.display()
+        );
+    }
+    if args.timings {
+        for (stage, d) in &compiled.timings.0 {
+            eprintln!("{stage:>14}: {:8.2} ms", d.as_secs_f64() * 1000.0);
+        }
+    }
+    Outcome::Clean
+}
+
+fn report(args: &Args, file: Option<&crate::source::SourceFile>, diagnostics: &[crate::source::Diagnostic]) {
+    match args.message_format {
+        MessageFormat::Json => {
+            for d in diagnostics {
+                println!("{}", diagnostic::to_json(file, d));
+            }
+        }
+        MessageFormat::Human => {
+            let color = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+                ColorChoice::Auto
+            } else {
+                ColorChoice::Never
+            };
+            let mut err = StandardStream::stderr(color);
+            let _ = diagnostic::render(&mut err, file, diagnostics);
+            let n = diagnostics.len();
+            let name = file.map(|f| f.name()).unwrap_or_default();
+            let _ = writeln!(err, "error: {name}: {n} problem{}; nothing was written", if n == 1 { "" } else { "s" });
+        }
+    }
+}

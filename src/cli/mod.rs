@@ -1,0 +1,56 @@
+//! The command line: one file per subcommand. Each returns an [`Outcome`]; `main` maps it to
+//! an exit code.
+
+pub mod build;
+pub mod check;
+pub mod rules;
+
+use clap::{Parser, Subcommand};
+
+/// How a command ended. Exit codes: 0 clean, 1 findings (or stale output), 2 bad input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Findings,
+    BadInput,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+            Outcome::BadInput => 2,
+        }
+    }
+
+    /// The worse of two outcomes, for commands over several files.
+    pub fn max(self, other: Outcome) -> Outcome {
+        if other.code() > self.code() { other } else { self }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "nbsynth", version, about = "Compile a blueprint into hardened, reviewed CloudFormation for SageMaker notebooks")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile blueprints into CloudFormation templates, review reports and plain-text scripts.
+    Build(build::Args),
+    /// Review CloudFormation templates against the resource schemas and the rules.
+    Check(check::Args),
+    /// List the rules.
+    Rules(rules::Args),
+}
+
+pub fn run(cli: &Cli) -> Outcome {
+    match &cli.command {
+        Command::Build(a) => build::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Rules(a) => rules::run(a),
+    }
+}

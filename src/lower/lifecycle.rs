@@ -1,0 +1,183 @@
+//! Lifecycle configurations: one per distinct set of effective lifecycle settings, with the
+//! rendered scripts embedded as `Fn::Base64` (of `Fn::Sub` when the env file needs stack
+//! values), or, in `source: s3://` mode, a loader that fetches the same scripts at boot.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::naming::{Names, stable_hash};
+use super::{LowerError, Shared};
+use crate::blueprint::Loaded;
+use crate::blueprint::model::{EffectiveLifecycle, Source};
+use crate::cfn::{LogicalId, Resource, Template, base64, get_att, sub};
+use crate::scripts::{self, EnvFacts, Settings};
+
+/// CloudFormation's limit on a lifecycle hook's Content (base64 characters).
+pub const MAX_CONTENT_CHARS: usize = 16_384;
+
+/// Placeholders are resolved at deploy time; count each as this many characters when sizing.
+const PLACEHOLDER_WORST_CASE: usize = 128;
+
+/// A script as a reviewer (or the S3 upload) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptFile {
+    /// File name under `out/<name>/`.
+    pub file: String,
+    pub text: String,
+}
+
+pub struct Lifecycles {
+    pub by_owner: BTreeMap<String, LogicalId>,
+    pub files: Vec<ScriptFile>,
+}
+
+pub fn lower(loaded: &Loaded, names: &Names, t: &mut Template, shared: &Shared) -> Result<Lifecycles, LowerError> {
+    let bp = &loaded.blueprint;
+    let default = bp.lifecycle.effective(None);
+    // Group owners by their effective settings; BTreeMap keeps the groups in a stable order.
+    let mut groups: BTreeMap<EffectiveLifecycle, Vec<(usize, String)>> = BTreeMap::new();
+    for (i, inst) in bp.notebooks.instances.iter().enumerate() {
+        groups.entry(bp.lifecycle.effective(inst.lifecycle.as_ref())).or_default().push((i, inst.owner.clone()));
+    }
+    let env = env_facts(loaded, shared);
+    let mut by_owner = BTreeMap::new();
+    let mut files = Vec::new();
+    for (settings, owners) in groups {
+        let tag = if settings == default {
+            "default".to_string()
+        } else {
+            format!("{:08x}", stable_hash(&format!("{settings:?}")) as u32)
+        };
+        let lcc_name = names.lifecycle(&tag);
+        let rendered = scripts::render(&Settings {
+            disable_download: settings.disable_download,
+            idle_shutdown: settings.idle_shutdown,
+            ignore_connections: settings.ignore_connections,
+            root_access: settings.root_access,
+            pip_mirror: settings.pip_mirror.clone(),
+            env_file: settings.env_file.then(|| env.clone()),
+            extra_on_create: settings.on_create.as_ref().map(|p| loaded.scripts[p].clone()),
+            extra_on_start: settings.on_start.as_ref().map(|p| loaded.scripts[p].clone()),
+        })
+        .map_err(|e| LowerError {
+            message: format!("cannot render the lifecycle scripts of {}: {}", describe(&owners), e.0),
+            pointer: String::new(),
+            help: None,
+        })?;
+        let mut props = serde_json::Map::new();
+        props.insert("NotebookInstanceLifecycleConfigName".into(), json!(lcc_name));
+        let hooks = [("OnCreate", "on-create", rendered.on_create), ("OnStart", "on-start", Some(rendered.on_start))];
+        for (key, hook, script) in hooks {
+            let Some(script) = script else { continue };
+            let file = format!("{lcc_name}.{hook}.sh");
+            let embedded = match &settings.source {
+                Source::Embed => script.clone(),
+                Source::S3 { bucket, prefix } => {
+                    scripts::s3_loader(&format!("s3://{bucket}/{prefix}"), &file)
+                }
+            };
+            let content = content(&embedded, &env).map_err(|size| LowerError {
+                message: format!(
+                    "the {hook} lifecycle script of {} is {size} characters after base64; CloudFormation allows {MAX_CONTENT_CHARS}",
+                    describe(&owners)
+                ),
+                pointer: script_pointer(&owners, hook, bp),
+                help: Some("shorten the extra script, or use `lifecycle.source: s3://bucket/prefix/` to fetch the scripts at boot".into()),
+            })?;
+            props.insert(key.into(), json!([{"Content": content}]));
+            files.push(ScriptFile { file, text: script });
+        }
+        let id = t.add(
+            LogicalId::new(&["Lifecycle", &tag]),
+            Resource::new("AWS::SageMaker::NotebookInstanceLifecycleConfig", Value::Object(props)),
+        );
+        for (_, owner) in owners {
+            by_owner.insert(owner, id.clone());
+        }
+    }
+    Ok(Lifecycles { by_owner, files })
+}
+
+fn describe(owners: &[(usize, String)]) -> String {
+    let names: Vec<&str> = owners.iter().map(|(_, o)| o.as_str()).collect();
+    match names.as_slice() {
+        [one] => format!("owner `{one}`"),
+        many => format!("owners {}", many.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+fn script_pointer(owners: &[(usize, String)], hook: &str, bp: &crate::blueprint::Blueprint) -> String {
+    let key = if hook == "on-create" { "on_create" } else { "on_start" };
+    for (i, _) in owners {
+        if bp.notebooks.instances[*i].lifecycle.as_ref().is_some_and(|l| if key == "on_create" { l.on_create.is_some() } else { l.on_start.is_some() }) {
+            return format!("/notebooks/instances/{i}/lifecycle/{key}");
+        }
+    }
+    format!("/lifecycle/{key}")
+}
+
+/// The hook's Content: `Fn::Base64` of the script, through `Fn::Sub` when it carries stack
+/// values. In the Sub form every `${` of the script is escaped as `${!` except the env
+/// placeholders. Errs with the worst-case size when it exceeds the limit.
+fn content(script: &str, env: &EnvFacts) -> Result<Value, usize> {
+    let placeholders: Vec<&str> = env.lines.iter().flat_map(|(_, v)| crate::cfn::refs::sub_variables(v)).collect();
+    let uses_placeholders = env.lines.iter().any(|(_, v)| v.contains("${") && script.contains(v.as_str()));
+    let resolved_len = if uses_placeholders {
+        let mut len = script.len();
+        for (_, v) in &env.lines {
+            let n = script.matches(v.as_str()).count();
+            let vars = crate::cfn::refs::sub_variables(v).count();
+            len = len + n * vars * PLACEHOLDER_WORST_CASE;
+        }
+        len
+    } else {
+        script.len()
+    };
+    let base64_len = resolved_len.div_ceil(3) * 4;
+    if base64_len > MAX_CONTENT_CHARS {
+        return Err(base64_len);
+    }
+    if !uses_placeholders {
+        return Ok(base64(json!(script)));
+    }
+    let mut escaped = script.replace("${", "${!");
+    for p in placeholders {
+        escaped = escaped.replace(&format!("${{!{p}"), &format!("${{{p}"));
+    }
+    Ok(base64(sub(escaped)))
+}
+
+/// The facts a user needs to launch jobs in the same network, as stack values.
+fn env_facts(loaded: &Loaded, shared: &Shared) -> EnvFacts {
+    let bp = &loaded.blueprint;
+    let placeholder = |v: &Value| -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            Value::Object(m) => match (m.get("Ref"), m.get("Fn::GetAtt")) {
+                (Some(Value::String(id)), _) => format!("${{{id}}}"),
+                (_, Some(Value::Array(a))) => format!(
+                    "${{{}.{}}}",
+                    a[0].as_str().unwrap_or_default(),
+                    a[1].as_str().unwrap_or_default()
+                ),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        }
+    };
+    let subnets: Vec<String> = shared.subnets.iter().map(placeholder).collect();
+    let sg = shared.notebook_sg.as_ref().map(|id| placeholder(&get_att(id, "GroupId"))).unwrap_or_default();
+    let buckets: Vec<&str> = bp.data.buckets.iter().map(|b| b.name.as_str()).collect();
+    EnvFacts {
+        lines: vec![
+            ("NBSYNTH_STACK".into(), bp.name.clone()),
+            ("AWS_DEFAULT_REGION".into(), "${AWS::Region}".into()),
+            ("NBSYNTH_VPC_ID".into(), placeholder(&shared.vpc)),
+            ("NBSYNTH_SUBNET_IDS".into(), subnets.join(",")),
+            ("NBSYNTH_SECURITY_GROUP_ID".into(), sg),
+            ("NBSYNTH_KMS_KEY_ARN".into(), placeholder(&shared.key_arn)),
+            ("NBSYNTH_BUCKETS".into(), buckets.join(",")),
+        ],
+    }
+}

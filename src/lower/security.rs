@@ -1,0 +1,114 @@
+//! Security groups: notebooks may only speak HTTPS to the interface endpoints and to S3;
+//! the endpoints accept HTTPS from the notebooks only and send nothing.
+//!
+//! S3 egress: no intrinsic returns the S3 gateway endpoint's prefix list id. The template takes
+//! it as the optional parameter `S3PrefixListId`: given, egress goes only to that prefix list;
+//! empty (the default, so the plain deploy command works), egress on 443 goes to 0.0.0.0/0,
+//! which in these subnets reaches only S3 (the route tables have no other route out). The
+//! review shows that branch as a deliberate exception.
+
+use serde_json::json;
+
+use super::Shared;
+use super::naming::{Names, tags};
+use crate::blueprint::Blueprint;
+use crate::cfn::{LogicalId, Resource, Template, get_att};
+
+pub const PREFIX_LIST_PARAMETER: &str = "S3PrefixListId";
+pub const HAS_PREFIX_LIST: &str = "HasS3PrefixList";
+pub const NO_PREFIX_LIST: &str = "NoS3PrefixList";
+
+pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Shared) {
+    t.parameters.insert(
+        PREFIX_LIST_PARAMETER.into(),
+        json!({
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^(pl-[0-9a-f]{8,17})?$",
+            "Description": "Optional: the id of the S3 managed prefix list in this region (aws ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.REGION.s3). Given, notebooks may reach S3 only through it; empty, HTTPS egress is open to 0.0.0.0/0, which these isolated subnets route only to S3."
+        }),
+    );
+    t.conditions.insert(NO_PREFIX_LIST.into(), json!({"Fn::Equals": [{"Ref": PREFIX_LIST_PARAMETER}, ""]}));
+    t.conditions.insert(HAS_PREFIX_LIST.into(), json!({"Fn::Not": [{"Condition": NO_PREFIX_LIST}]}));
+    let endpoint_sg = t.add(
+        LogicalId::new(&["EndpointSecurityGroup"]),
+        Resource::new(
+            "AWS::EC2::SecurityGroup",
+            json!({
+                "GroupDescription": format!("{}: interface VPC endpoints, HTTPS from the notebooks only", names.stack),
+                "VpcId": shared.vpc,
+                "SecurityGroupEgress": [{
+                    "IpProtocol": "icmp",
+                    "FromPort": 252,
+                    "ToPort": 86,
+                    "CidrIp": "255.255.255.255/32",
+                    "Description": "No outbound traffic: the endpoints only answer (an empty egress list would allow all)"
+                }],
+                "Tags": tags(bp, &[("Name", &format!("{}-endpoints", names.stack))]),
+            }),
+        ),
+    );
+    let notebook_sg = t.add(
+        LogicalId::new(&["NotebookSecurityGroup"]),
+        Resource::new(
+            "AWS::EC2::SecurityGroup",
+            json!({
+                "GroupDescription": format!("{}: notebook instances, HTTPS to the VPC endpoints and S3 only", names.stack),
+                "VpcId": shared.vpc,
+                "SecurityGroupEgress": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "DestinationSecurityGroupId": get_att(&endpoint_sg, "GroupId"),
+                        "Description": "HTTPS to the interface VPC endpoints"
+                    }
+                ],
+                "Tags": tags(bp, &[("Name", &format!("{}-notebooks", names.stack))]),
+            }),
+        ),
+    );
+    t.add(
+        LogicalId::new(&["EndpointIngressFromNotebooks"]),
+        Resource::new(
+            "AWS::EC2::SecurityGroupIngress",
+            json!({
+                "GroupId": get_att(&endpoint_sg, "GroupId"),
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "SourceSecurityGroupId": get_att(&notebook_sg, "GroupId"),
+                "Description": "HTTPS from the notebook instances"
+            }),
+        ),
+    );
+    // Exactly one of the two S3 egress rules exists, chosen by the parameter.
+    let mut to_s3 = Resource::new(
+        "AWS::EC2::SecurityGroupEgress",
+        json!({
+            "GroupId": get_att(&notebook_sg, "GroupId"),
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "DestinationPrefixListId": {"Ref": PREFIX_LIST_PARAMETER},
+            "Description": "HTTPS to S3 through the gateway endpoint's prefix list"
+        }),
+    );
+    to_s3.condition = Some(HAS_PREFIX_LIST.into());
+    t.add(LogicalId::new(&["NotebookEgressToS3PrefixList"]), to_s3);
+    let mut to_any = Resource::new(
+        "AWS::EC2::SecurityGroupEgress",
+        json!({
+            "GroupId": get_att(&notebook_sg, "GroupId"),
+            "IpProtocol": "tcp",
+            "FromPort": 443,
+            "ToPort": 443,
+            "CidrIp": "0.0.0.0/0",
+            "Description": "HTTPS to S3 through the gateway endpoint: the isolated route tables have no other route out"
+        }),
+    );
+    to_any.condition = Some(NO_PREFIX_LIST.into());
+    t.add(LogicalId::new(&["NotebookEgressToS3"]), to_any);
+    shared.notebook_sg = Some(notebook_sg);
+    shared.endpoint_sg = Some(endpoint_sg);
+}
