@@ -176,6 +176,7 @@ pub fn validate(file: &SourceFile, value: &Value, spans: &Spans) -> Vec<Diagnost
             _ => out.push(at(Diagnostic::error("E0106", format!("`{name}`: {e}")), false)),
         }
     }
+    out.sort_by_key(|d| d.span.map(|s| s.start));
     out
 }
 
