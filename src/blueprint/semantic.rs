@@ -108,6 +108,21 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
         }
     }
 
+    // Without an internet route, notebooks can clone only through the CodeCommit endpoint.
+    if bp.network.existing.is_none() {
+        for (name, repo) in &bp.repositories {
+            if !repo.url.starts_with("https://git-codecommit.") {
+                let p = format!("/repositories/{}/url", crate::source::yaml::escape_pointer(name));
+                out.push(
+                    Diagnostic::error("E0214", format!("repository `{name}` is not reachable from the isolated network"))
+                        .at(file, val(&p))
+                        .label("needs the internet")
+                        .help("the generated VPC has no route out; use a CodeCommit URL (https://git-codecommit.REGION.amazonaws.com/v1/repos/NAME), or bring a network that reaches it under `network.existing`"),
+                );
+            }
+        }
+    }
+
     // Network.
     let net = raw.get("network");
     let has = |k: &str| net.and_then(|n| n.get(k)).is_some();
