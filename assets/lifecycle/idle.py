@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+# nbsynth idle check, run by cron as root with the system python3 (standard library only, 3.7+):
+# stops this notebook instance when Jupyter shows no busy kernel and no activity within the limit.
+# Usage: idle.py MINUTES [--ignore-connections]   (MINUTES may be a fraction, for tests)
+# Any error (metadata, Jupyter, credentials, SageMaker API) is logged and exits 1 without stopping.
+import datetime as dt, glob, hashlib, hmac, json, os, re, ssl, sys, syslog, urllib.error, urllib.parse
+import urllib.request as ur
+
+E = os.environ.get
+UTC = dt.timezone.utc
+
+
+def log(msg):
+    print(dt.datetime.now(UTC).isoformat(timespec="seconds"), msg, flush=True)
+    syslog.syslog(msg)
+
+
+# Jupyter writes UTC ISO 8601 with or without a fraction; autostop.py's %f parse fails on the latter
+# and it compares that naive string with local time.
+def when(s):
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", s)
+    if not m:
+        raise ValueError("unreadable time %r" % s)
+    t = dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC) + dt.timedelta(seconds=float(m.group(7) or 0))
+    z = m.group(8) or "Z"
+    if z != "Z":
+        t -= int(z[0] + "1") * dt.timedelta(hours=int(z[1:3]), minutes=int(z[-2:]))
+    return t
+
+
+def fetch(req, ctx=None):
+    with ur.urlopen(req, timeout=20, context=ctx) as r:
+        return r.read().decode()
+
+
+# The local server: NBSYNTH_JUPYTER_URL/_TOKEN override; else the token from the server's runtime file
+# (what `jupyter server list` reads), none if no file matches the port.
+def jupyter():
+    base = E("NBSYNTH_JUPYTER_URL", "https://localhost:8443").rstrip("/") + "/"
+    u = urllib.parse.urlsplit(base)
+    token = E("NBSYNTH_JUPYTER_TOKEN")
+    rt = E("NBSYNTH_JUPYTER_RUNTIME", "/home/ec2-user/.local/share/jupyter/runtime")
+    for f in glob.glob(rt + "/jpserver-*.json") if token is None else []:
+        with open(f) as fh:
+            info = json.load(fh)
+        if info.get("port") == u.port:
+            token = info.get("token")
+    ctx = None
+    if u.scheme == "https" and u.hostname in ("localhost", "127.0.0.1", "::1"):
+        # The platform's certificate is self-signed; only the loopback server is exempt from checks.
+        ctx = ssl._create_unverified_context()
+    headers = {"Authorization": "token " + token} if token else {}
+    return lambda path: json.loads(fetch(ur.Request(base + path, headers=headers), ctx))
+
+
+# (idle?, reason). The kernel and terminal lists are polled with no_track_activity, /api/status never counts.
+def decide(api, limit, ignore_connections, now):
+    status = api("api/status")
+    kernels = api("api/kernels?no_track_activity=1")
+    try:
+        terminals = api("api/terminals?no_track_activity=1")
+    except urllib.error.HTTPError as e:
+        if e.code != 404:  # 404: terminals disabled
+            raise
+        terminals = []
+    busy = [k["id"] for k in kernels if k["execution_state"] == "busy"]
+    if busy:
+        return False, "kernel busy: " + " ".join(busy)
+    if not ignore_connections and status["connections"]:
+        return False, "%d open kernel connection(s)" % status["connections"]
+    # A kernel stuck "starting" counts by its last activity, so it cannot hold the instance up forever.
+    seen = [(when(status["started"]), "server start")]
+    seen += [(when(k["last_activity"]), "kernel %s (%s)" % (k["id"], k["execution_state"])) for k in kernels]
+    seen += [(when(t["last_activity"]), "terminal " + t["name"]) for t in terminals]
+    if not ignore_connections:
+        # Server-wide API use, which an open browser tab keeps up.
+        seen.append((when(status["last_activity"]), "API request"))
+    last, what = max(seen)
+    quiet = (now - last).total_seconds()
+    return quiet >= limit, "last activity %.0fs ago: %s (limit %.0fs; %d kernels, %d terminals)" % (
+        quiet, what, limit, len(kernels), len(terminals))
+
+
+# The instance role's credentials through IMDSv2; AWS_* variables take precedence (tests).
+def credentials():
+    if E("AWS_ACCESS_KEY_ID"):
+        return E("AWS_ACCESS_KEY_ID"), E("AWS_SECRET_ACCESS_KEY"), E("AWS_SESSION_TOKEN")
+    base = E("NBSYNTH_IMDS_URL", "http://169.254.169.254") + "/latest/"
+    tok = fetch(ur.Request(base + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}))
+    get = lambda p: fetch(ur.Request(base + "meta-data/iam/security-credentials/" + p,
+                                     headers={"X-aws-ec2-metadata-token": tok}))
+    c = json.loads(get(get("").split()[0]))
+    return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
+
+
+# SigV4 by hand, so no SDK from the ec2-user owned conda environment ever runs as root.
+def sign(url, region, body, creds, target, now):
+    u = urllib.parse.urlsplit(url)
+    amz = now.strftime("%Y%m%dT%H%M%SZ")
+    h = {"content-type": "application/x-amz-json-1.1", "host": u.netloc, "x-amz-date": amz, "x-amz-target": target}
+    if creds[2]:
+        h["x-amz-security-token"] = creds[2]
+    names = ";".join(sorted(h))
+    sha = lambda b: hashlib.sha256(b).hexdigest()
+    req = "\n".join(["POST", u.path or "/", u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
+    scope = amz[:8] + "/" + region + "/sagemaker/aws4_request"
+    key = ("AWS4" + creds[1]).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
+    h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+        creds[0], scope, names, sig.hexdigest())
+    return h
+
+
+def stop(name, region):
+    url = E("AWS_ENDPOINT_URL_SAGEMAKER") or E("AWS_ENDPOINT_URL") or "https://api.sagemaker.%s.amazonaws.com%s/" % (
+        region, ".cn" if region.startswith("cn-") else "")
+    body = json.dumps({"NotebookInstanceName": name}).encode()
+    headers = sign(url, region, body, credentials(), "SageMaker.StopNotebookInstance", dt.datetime.now(UTC))
+    try:
+        fetch(ur.Request(url, data=body, headers=headers, method="POST"))
+    except urllib.error.HTTPError as e:
+        raise OSError("SageMaker answered %d %s" % (e.code, e.read()[:300]))
+
+
+def main(args):
+    syslog.openlog("nbsynth-idle")
+    step = "reading the instance metadata"
+    try:
+        limit = float(args[0]) * 60
+        with open(E("NBSYNTH_METADATA", "/opt/ml/metadata/resource-metadata.json")) as fh:
+            meta = json.load(fh)
+        name = meta["ResourceName"]
+        region = E("AWS_REGION") or meta["ResourceArn"].split(":")[3]
+        step = "asking Jupyter"
+        idle, why = decide(jupyter(), limit, "--ignore-connections" in args, dt.datetime.now(UTC))
+        if not idle:
+            log("active, keeping %s: %s" % (name, why))
+            return 0
+        log("idle, stopping %s: %s" % (name, why))
+        step = "stopping " + name
+        stop(name, region)
+    except Exception as e:  # whatever failed, the instance is not stopped
+        log("not stopped: error %s: %s" % (step, str(e) or type(e).__name__))
+        return 1
+    log("stop of %s requested" % name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

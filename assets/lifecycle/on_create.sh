@@ -1,0 +1,2 @@
+{% include "head.sh" %}
+{% include "user.sh" %}

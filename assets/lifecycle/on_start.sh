@@ -1,0 +1,129 @@
+{% include "head.sh" %}
+{% if any_feature %}
+# Runs on every start, so each step only writes what differs: a second run changes nothing.
+changed=0
+# put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
+put() {
+  local t
+  t=$(mktemp)
+  cat >"$t"
+  if [ -f "$1" ] && [ ! -L "$1" ] && cmp -s "$t" "$1" && [ "$(stat -c %a "$1")" = "$2" ]; then
+    rm -f "$t"
+    return
+  fi
+  mkdir -p "$(dirname "$1")"
+  install -m "$2" "$t" "$1"
+  rm -f "$t"
+  changed=1
+  log "wrote $1"
+}
+# Every absolute path starts with R so the tests can run this script against a sandbox root.
+R=${NBSYNTH_ROOT:-}
+{% endif %}
+{% if disable_download or pip_mirror or env_lines %}
+H=$R/home/ec2-user
+{% endif %}
+{% if disable_download %}
+
+log "download block"
+J=$R/etc/nbsynth/jupyter
+B=$R/etc/nbsynth/jupyter-base
+before=$changed
+# ~/.jupyter is ec2-user's, so the server must not read it: copy the platform's config (port,
+# certificate, extensions) as it is at boot, before any user session, into root-owned B.
+if [ -d "$H/.jupyter" ]; then
+  while IFS= read -r -d '' f; do
+    put "$B/${f#"$H/.jupyter/"}" 644 <"$f"
+  done < <(find "$H/.jupyter" -path "$H/.jupyter/lab" -prune -o -type f -print0)
+fi
+put "$J/jupyter_server_config.py" 644 <<'NBSYNTH_EOF'
+{{ jupyter_config }}NBSYNTH_EOF
+# Maps, not lists, so that no lower config can flip an entry back; locked for the Plugin Manager.
+P='{{ page_plugins }}'
+put "$J/labconfig/page_config.json" 644 <<EOF
+{"disabledExtensions":{$P},"lockedExtensions":{$P}}
+EOF
+# JUPYTER_CONFIG_PATH outranks every other config directory; JUPYTER_CONFIG_DIR replaces
+# ~/.jupyter; no user site and no preference for the (ec2-user owned) environment's directory.
+put "$R/etc/systemd/system/jupyter-server.service.d/nbsynth.conf" 644 <<EOF
+[Service]
+Environment=JUPYTER_CONFIG_PATH=$J
+Environment=JUPYTER_CONFIG_DIR=$B
+Environment=JUPYTER_PREFER_ENV_PATH=0
+Environment=PYTHONNOUSERSITE=1
+Environment=JUPYTERLAB_SETTINGS_DIR=$H/.jupyter/lab/user-settings
+Environment=JUPYTERLAB_WORKSPACES_DIR=$H/.jupyter/lab/workspaces
+EOF
+# The documented way to give the platform's Jupyter server variables.
+p=$R/etc/profile.d/jupyter-env.sh
+put "$p" 644 < <(
+  if [ -f "$p" ]; then grep -v '# nbsynth$' "$p" || true; fi
+  sed -n 's/^Environment=\(.*\)/export \1 # nbsynth/p' "$R/etc/systemd/system/jupyter-server.service.d/nbsynth.conf"
+)
+chmod 755 "$R/etc/nbsynth" "$J" "$J/labconfig" "$B"
+[ "$changed" = "$before" ] || restart=1
+{% endif %}
+{% if not root_access %}
+
+log "root access: removing ec2-user's passwordless sudo"
+for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
+  [ -f "$f" ] || continue
+  grep -Eq '^[[:space:]]*ec2-user[[:space:]].*NOPASSWD' "$f" || continue
+  t=$(mktemp)
+  sed -E '/^[[:space:]]*ec2-user[[:space:]].*NOPASSWD/d' "$f" >"$t"
+  chmod 440 "$t"
+  visudo -cqf "$t" || { log "edited $f would not parse; left unchanged"; exit 1; }
+  install -m 440 "$t" "$f"
+  rm -f "$t"
+  changed=1
+  log "removed passwordless sudo for ec2-user from $f"
+done
+visudo -cqf "$R/etc/sudoers" || { log "sudoers does not parse"; exit 1; }
+{% endif %}
+{% if idle_minutes %}
+
+log "idle shutdown: stop after {{ idle_minutes }} idle minutes{% if ignore_connections %}, open connections ignored{% endif %}"
+put "$R/opt/nbsynth/idle.py" 755 <<'NBSYNTH_EOF'
+{{ idle_py }}NBSYNTH_EOF
+put "$R/etc/cron.d/nbsynth-idle" 644 <<'EOF'
+*/5 * * * * root /usr/bin/python3 /opt/nbsynth/idle.py {{ idle_minutes }}{% if ignore_connections %} --ignore-connections{% endif %} >>/var/log/nbsynth-idle.log 2>&1
+EOF
+{% endif %}
+{% if pip_mirror %}
+
+log "packages: private index only"
+put "$R/etc/pip.conf" 644 <<'EOF'
+[global]
+index-url = {{ pip_mirror }}
+EOF
+if [ -e "$H/anaconda3/bin/conda" ] || [ -e "$R/opt/conda/bin/conda" ]; then
+  # No conda channel is reachable; #!final stops any other .condarc adding one.
+  put "$R/etc/conda/.condarc" 644 <<'EOF'
+channels: [] #!final
+default_channels: [] #!final
+EOF
+fi
+{% endif %}
+{% if env_lines %}
+
+log "env file: $H/.nbsynth/env"
+put "$H/.nbsynth/env" 644 <<'EOF'
+{% for k, v in env_lines %}{{ k }}={{ v }}
+{% endfor %}EOF
+chown ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
+{% endif %}
+{% if disable_download %}
+
+if [ "${restart:-0}" = 1 ]; then
+  log "restarting the Jupyter server so the new config takes effect"
+  systemctl daemon-reload
+  # --no-block: the restart must not hold up this script's 5-minute window.
+  systemctl --no-block restart jupyter-server.service
+fi
+{% endif %}
+{% if any_feature %}
+log "done (changed=$changed)"
+{% endif %}
+{% if user_script %}
+{% include "user.sh" %}
+{% endif %}
