@@ -1,0 +1,20 @@
+#!/bin/bash
+# Team setup run once, when the instance is created.
+set -euo pipefail
+echo "create step 00: cloning templates into the SageMaker folder"
+echo "create step 01: cloning templates into the SageMaker folder"
+echo "create step 02: cloning templates into the SageMaker folder"
+echo "create step 03: cloning templates into the SageMaker folder"
+echo "create step 04: cloning templates into the SageMaker folder"
+echo "create step 05: cloning templates into the SageMaker folder"
+echo "create step 06: cloning templates into the SageMaker folder"
+echo "create step 07: cloning templates into the SageMaker folder"
+echo "create step 08: cloning templates into the SageMaker folder"
+echo "create step 09: cloning templates into the SageMaker folder"
+echo "create step 10: cloning templates into the SageMaker folder"
+echo "create step 11: cloning templates into the SageMaker folder"
+echo "create step 12: cloning templates into the SageMaker folder"
+echo "create step 13: cloning templates into the SageMaker folder"
+echo "create step 14: cloning templates into the SageMaker folder"
+echo "create step 15: cloning templates into the SageMaker folder"
+echo "create step 16: cloning templates into the SageMaker folder"

@@ -1,0 +1,20 @@
+#!/bin/bash
+# Team setup run after nbsynth's own on-start steps (about 20 lines, as in the size budget).
+set -euo pipefail
+echo "team step 00: preparing shared conda environments and caches"
+echo "team step 01: preparing shared conda environments and caches"
+echo "team step 02: preparing shared conda environments and caches"
+echo "team step 03: preparing shared conda environments and caches"
+echo "team step 04: preparing shared conda environments and caches"
+echo "team step 05: preparing shared conda environments and caches"
+echo "team step 06: preparing shared conda environments and caches"
+echo "team step 07: preparing shared conda environments and caches"
+echo "team step 08: preparing shared conda environments and caches"
+echo "team step 09: preparing shared conda environments and caches"
+echo "team step 10: preparing shared conda environments and caches"
+echo "team step 11: preparing shared conda environments and caches"
+echo "team step 12: preparing shared conda environments and caches"
+echo "team step 13: preparing shared conda environments and caches"
+echo "team step 14: preparing shared conda environments and caches"
+echo "team step 15: preparing shared conda environments and caches"
+touch "${NBSYNTH_ROOT:-}/var/tmp/user-start-ran"
