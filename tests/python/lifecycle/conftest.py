@@ -65,7 +65,7 @@ def world_readable_tmp() -> pathlib.Path:
     return d
 
 
-def test_user() -> pwd.struct_passwd:
+def ec2_user() -> pwd.struct_passwd:
     need_root()
     try:
         return pwd.getpwnam(TEST_USER)
@@ -252,5 +252,10 @@ def moto(venv_bin: pathlib.Path, port: int):
         proc.wait(timeout=20)
 
 
-def python() -> str:
-    return sys.executable
+def user_python() -> str:
+    """An interpreter of the venv's version that a non-root user may run (the venv's own may live in a
+    root-only home): the Jupyter environment the test user owns is built on it."""
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    path = shutil.which(name, path="/usr/local/bin:/usr/bin:/bin")
+    assert path, f"{name} outside root's home is needed to run Jupyter as a non-root user (apt install {name})"
+    return path
