@@ -3,7 +3,10 @@
 
 pub mod build;
 pub mod check;
+pub mod completions;
+pub mod init;
 pub mod rules;
+pub mod schema;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +48,14 @@ pub enum Command {
     Check(check::Args),
     /// List the rules.
     Rules(rules::Args),
+    /// Write a commented starter blueprint (never overwrites).
+    Init(init::Args),
+    /// Print the blueprint JSON Schema.
+    Schema(schema::Args),
+    /// Print shell completions (for example: nbsynth completions bash > ~/.local/share/bash-completion/completions/nbsynth).
+    Completions(completions::Args),
+    /// Print the man page.
+    Man(completions::ManArgs),
 }
 
 pub fn run(cli: &Cli) -> Outcome {
@@ -52,5 +63,9 @@ pub fn run(cli: &Cli) -> Outcome {
         Command::Build(a) => build::run(a),
         Command::Check(a) => check::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Init(a) => init::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => completions::run_man(a),
     }
 }
