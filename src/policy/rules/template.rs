@@ -1,0 +1,226 @@
+//! Template-wide checks: nothing tied to one partition, account or region, and every reference
+//! resolves.
+
+use serde_json::Value;
+
+use crate::policy::Ctx;
+
+/// Every string in resources' Properties and in Outputs, with its pointer and owning resource.
+fn strings(ctx: &Ctx) -> Vec<(Option<String>, String, String)> {
+    let mut out = Vec::new();
+    for (id, r) in ctx.resources {
+        if let Some(p) = r.get("Properties") {
+            let base = format!(
+                "/Resources/{}/Properties",
+                crate::source::yaml::escape_pointer(id)
+            );
+            walk(p, &base, &mut |ptr, s| {
+                out.push((Some(id.clone()), ptr, s.to_string()))
+            });
+        }
+    }
+    if let Some(outputs) = ctx.template.get("Outputs") {
+        walk(outputs, "/Outputs", &mut |ptr, s| {
+            out.push((None, ptr, s.to_string()))
+        });
+    }
+    out
+}
+
+fn walk(v: &Value, pointer: &str, f: &mut impl FnMut(String, &str)) {
+    match v {
+        Value::String(s) => f(pointer.to_string(), s),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, c)| walk(c, &format!("{pointer}/{i}"), f)),
+        Value::Object(m) => {
+            for (k, c) in m {
+                walk(
+                    c,
+                    &format!("{pointer}/{}", crate::source::yaml::escape_pointer(k)),
+                    f,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The fields of each ARN inside a string: (partition, service, region, account). A `${...}`
+/// stands for one field (its `::` is not a separator).
+fn arns(s: &str) -> Vec<[String; 4]> {
+    let mut flat = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        flat.push_str(&rest[..i]);
+        match rest[i..].find('}') {
+            Some(j) => {
+                flat.push_str("${}");
+                rest = &rest[i + j + 1..];
+            }
+            None => {
+                rest = &rest[i..];
+                break;
+            }
+        }
+    }
+    flat.push_str(rest);
+    flat.match_indices("arn:")
+        .filter_map(|(i, _)| {
+            let mut parts = flat[i + 4..].splitn(5, ':');
+            let f =
+                [parts.next()?, parts.next()?, parts.next()?, parts.next()?].map(str::to_string);
+            parts.next().map(|_| f)
+        })
+        .collect()
+}
+
+/// TEMPLATE_NO_HARDCODED_PARTITION
+pub fn no_hardcoded_partition(ctx: &mut Ctx) {
+    for (res, pointer, s) in strings(ctx) {
+        if let Some(a) = arns(&s).into_iter().find(|a| {
+            matches!(
+                a[0].as_str(),
+                "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
+            )
+        }) {
+            ctx.fail(
+                res.as_deref(),
+                &pointer,
+                format!(
+                    "hard-coded partition `arn:{}:`; use arn:${{AWS::Partition}}: in a Fn::Sub",
+                    a[0]
+                ),
+            );
+        }
+    }
+}
+
+fn account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// TEMPLATE_NO_HARDCODED_ACCOUNT
+pub fn no_hardcoded_account(ctx: &mut Ctx) {
+    for (res, pointer, s) in strings(ctx) {
+        if account_id(s.trim()) || arns(&s).iter().any(|a| account_id(&a[3])) {
+            ctx.fail(
+                res.as_deref(),
+                &pointer,
+                "hard-coded 12-digit account id; use ${AWS::AccountId}",
+            );
+        }
+    }
+}
+
+const AREAS: &[&str] = &["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn"];
+const DIRECTIONS: &[&str] = &[
+    "north",
+    "south",
+    "east",
+    "west",
+    "central",
+    "northeast",
+    "southeast",
+    "northwest",
+    "southwest",
+];
+
+/// `us-east-1`, `us-gov-west-1`, `eu-central-2`, or an availability zone `us-east-1a`.
+fn region_like(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('-').collect();
+    let (area, rest) = match parts.as_slice() {
+        [area, "gov" | "iso" | "isob", rest @ ..] | [area, rest @ ..] => (*area, rest),
+        [] => return false,
+    };
+    let [direction, number] = rest else {
+        return false;
+    };
+    let digits = number.trim_end_matches(|c: char| c.is_ascii_lowercase());
+    AREAS.contains(&area)
+        && DIRECTIONS.contains(direction)
+        && !digits.is_empty()
+        && digits.len() <= 2
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && number.len() - digits.len() <= 1
+}
+
+/// TEMPLATE_NO_HARDCODED_REGION. A Git URL names where a repository lives, not where the stack
+/// runs, so `AWS::SageMaker::CodeRepository` URLs are not judged.
+pub fn no_hardcoded_region(ctx: &mut Ctx) {
+    for (res, pointer, s) in strings(ctx) {
+        if pointer.ends_with("/GitConfig/RepositoryUrl") {
+            continue;
+        }
+        let found = s
+            .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            .find(|t| region_like(t));
+        if let Some(region) = found {
+            ctx.fail(
+                res.as_deref(),
+                &pointer,
+                format!(
+                    "hard-coded region `{region}`; use ${{AWS::Region}} (or Fn::GetAZs for zones)"
+                ),
+            );
+        }
+    }
+}
+
+/// TEMPLATE_REFERENCES_RESOLVE
+pub fn references_resolve(ctx: &mut Ctx) {
+    for d in crate::cfn::refs::check(ctx.template) {
+        let resource = d
+            .pointer
+            .strip_prefix("/Resources/")
+            .and_then(|r| r.split('/').next())
+            .map(str::to_string);
+        ctx.fail(
+            resource.as_deref(),
+            &d.pointer,
+            format!(
+                "refers to `{}`, which is not a resource or parameter of the template",
+                d.target
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_and_zones_are_recognised() {
+        for t in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+            "us-east-1a",
+        ] {
+            assert!(region_like(t), "{t}");
+        }
+        for t in [
+            "us-east",
+            "east-1",
+            "my-east-1",
+            "us-east-1ab",
+            "ml-t3-medium",
+            "notebook-al2-v3",
+        ] {
+            assert!(!region_like(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn arn_fields() {
+        assert_eq!(arns("arn:aws:iam::123456789012:root")[0][3], "123456789012");
+        let a = arns("x arn:${AWS::Partition}:iam::123456789012:root");
+        assert_eq!(
+            (a[0][0].as_str(), a[0][3].as_str()),
+            ("${}", "123456789012")
+        );
+    }
+}
