@@ -8,6 +8,7 @@ import pathlib
 import pwd
 import re
 import shutil
+import socket
 import ssl
 import stat
 import subprocess
@@ -56,6 +57,12 @@ def build(nbsynth: pathlib.Path, blueprint: str, out: pathlib.Path) -> dict:
             scripts[hook] = PLACEHOLDER.sub(lambda m: fake(m.group(1)), found[0].read_text())
     assert "on-start" in scripts, f"nbsynth build wrote no on-start script under {out / name}"
     return scripts
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def world_readable_tmp() -> pathlib.Path:
