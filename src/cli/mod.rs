@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod completions;
+pub mod explain;
 pub mod init;
 pub mod rules;
 pub mod schema;
@@ -48,6 +49,8 @@ pub enum Command {
     Check(check::Args),
     /// List the rules.
     Rules(rules::Args),
+    /// Print a rule's docs: what it checks, why it matters, an example, the fix.
+    Explain(explain::Args),
     /// Write a commented starter blueprint (never overwrites).
     Init(init::Args),
     /// Print the blueprint JSON Schema.
@@ -63,6 +66,7 @@ pub fn run(cli: &Cli) -> Outcome {
         Command::Build(a) => build::run(a),
         Command::Check(a) => check::run(a),
         Command::Rules(a) => rules::run(a),
+        Command::Explain(a) => explain::run(a),
         Command::Init(a) => init::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Completions(a) => completions::run(a),
