@@ -18,14 +18,10 @@ def log(msg):
 # Jupyter writes UTC ISO 8601 with or without a fraction; autostop.py's %f parse fails on the latter
 # and it compares that naive string with local time.
 def when(s):
-    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", s)
+    m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|\+00:00)?$", s)
     if not m:
-        raise ValueError("unreadable time %r" % s)
-    t = dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC) + dt.timedelta(seconds=float(m.group(7) or 0))
-    z = m.group(8) or "Z"
-    if z != "Z":
-        t -= int(z[0] + "1") * dt.timedelta(hours=int(z[1:3]), minutes=int(z[-2:]))
-    return t
+        raise ValueError("not a UTC time: %r" % s)
+    return dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC) + dt.timedelta(seconds=float(m.group(7) or 0))
 
 
 def fetch(req, ctx=None):

@@ -57,10 +57,22 @@ impl std::error::Error for Error {}
 const TEMPLATES: &[(&str, &str)] = &[
     ("head.sh", include_str!("../../assets/lifecycle/head.sh")),
     ("user.sh", include_str!("../../assets/lifecycle/user.sh")),
-    ("on_start.sh", include_str!("../../assets/lifecycle/on_start.sh")),
-    ("on_create.sh", include_str!("../../assets/lifecycle/on_create.sh")),
-    ("s3_loader.sh", include_str!("../../assets/lifecycle/s3_loader.sh")),
-    ("compressed.sh", include_str!("../../assets/lifecycle/compressed.sh")),
+    (
+        "on_start.sh",
+        include_str!("../../assets/lifecycle/on_start.sh"),
+    ),
+    (
+        "on_create.sh",
+        include_str!("../../assets/lifecycle/on_create.sh"),
+    ),
+    (
+        "s3_loader.sh",
+        include_str!("../../assets/lifecycle/s3_loader.sh"),
+    ),
+    (
+        "compressed.sh",
+        include_str!("../../assets/lifecycle/compressed.sh"),
+    ),
 ];
 const JUPYTER_CONFIG: &str = include_str!("../../assets/lifecycle/jupyter_server_config.py");
 const IDLE_PY: &str = include_str!("../../assets/lifecycle/idle.py");
@@ -76,7 +88,11 @@ pub const DOWNLOAD_PLUGINS: &[&str] = &[
 
 /// The entries of `disabledExtensions` and `lockedExtensions` in page_config.json.
 fn page_plugins() -> String {
-    DOWNLOAD_PLUGINS.iter().map(|p| format!("\"{p}\":true")).collect::<Vec<_>>().join(",")
+    DOWNLOAD_PLUGINS
+        .iter()
+        .map(|p| format!("\"{p}\":true"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The embedded Python without comments, docstrings and blank lines, indented by one space per
@@ -107,7 +123,8 @@ fn environment() -> Environment<'static> {
             .expect("default delimiters are valid"),
     );
     for (name, source) in TEMPLATES {
-        env.add_template(name, source).expect("embedded lifecycle templates parse");
+        env.add_template(name, source)
+            .expect("embedded lifecycle templates parse");
     }
     env
 }
@@ -122,7 +139,9 @@ fn render_template(name: &str, ctx: minijinja::Value) -> Result<String, Error> {
 /// Text that goes inside a quoted heredoc must not contain the heredoc's end marker as a line.
 fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
     if text.lines().any(|l| l == marker) {
-        return Err(Error(format!("{what} contains a line `{marker}`, which nbsynth reserves")));
+        return Err(Error(format!(
+            "{what} contains a line `{marker}`, which nbsynth reserves"
+        )));
     }
     Ok(())
 }
@@ -130,7 +149,9 @@ fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
 /// A single-line value written verbatim into a config file.
 fn check_value(what: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(Error(format!("{what} must be one word without spaces or control characters: {value:?}")));
+        return Err(Error(format!(
+            "{what} must be one word without spaces or control characters: {value:?}"
+        )));
     }
     Ok(())
 }
@@ -152,9 +173,13 @@ pub fn render(settings: &Settings) -> Result<Rendered, Error> {
     if let Some(facts) = &settings.env_file {
         for (key, value) in &facts.lines {
             let key_ok = key.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
-                && key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !key_ok {
-                return Err(Error(format!("env file key {key:?} is not an upper-case shell variable name")));
+                return Err(Error(format!(
+                    "env file key {key:?} is not an upper-case shell variable name"
+                )));
             }
             if value.contains(['\n', '\r']) {
                 return Err(Error(format!("env file value of {key} spans lines")));
@@ -200,7 +225,10 @@ pub fn render(settings: &Settings) -> Result<Rendered, Error> {
             context! { hook => "on_create", user_script => script },
         )?),
     };
-    Ok(Rendered { on_create, on_start })
+    Ok(Rendered {
+        on_create,
+        on_start,
+    })
 }
 
 /// Quotes a word for bash (single quotes, embedded ones spliced in).
@@ -225,7 +253,11 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(base64_len(data.len()));
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -241,7 +273,9 @@ fn base64(data: &[u8]) -> String {
 /// A self-extracting form of `script`: gzip (mtime 0, no name, so byte-identical across builds)
 /// in base64 lines of 76, decoded in full before it runs. For hooks over [`MAX_BASE64`].
 pub fn compress(script: &str) -> String {
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
     gz.write_all(script.as_bytes()).expect("writing to memory");
     let packed = gz.finish().expect("writing to memory");
     let mut payload = String::new();

@@ -4,9 +4,12 @@ use std::process::{Command, Stdio};
 use super::*;
 
 fn user_script(hook: &str) -> String {
-    let mut s = format!("#!/bin/bash\n# {hook} script of the example blueprint\nset -euo pipefail\n");
+    let mut s =
+        format!("#!/bin/bash\n# {hook} script of the example blueprint\nset -euo pipefail\n");
     for i in 0..17 {
-        s.push_str(&format!("echo \"step {i}: preparing the environment for the team\"\n"));
+        s.push_str(&format!(
+            "echo \"step {i}: preparing the environment for the team\"\n"
+        ));
     }
     s
 }
@@ -30,7 +33,10 @@ fn full() -> Settings {
         root_access: false,
         pip_mirror: Some("https://pypi.internal.example.com/simple".into()),
         env_file: Some(EnvFacts {
-            lines: facts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            lines: facts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }),
         extra_on_create: Some(user_script("on_create")),
         extra_on_start: Some(user_script("on_start")),
@@ -57,13 +63,55 @@ fn combinations() -> Vec<(&'static str, Settings)> {
     vec![
         ("minimal", none.clone()),
         ("full", all.clone()),
-        ("full-ignore-connections", Settings { ignore_connections: true, ..all.clone() }),
-        ("download", Settings { disable_download: true, ..none.clone() }),
-        ("no-root", Settings { root_access: false, ..none.clone() }),
-        ("idle", Settings { idle_shutdown: 60, ..none.clone() }),
-        ("pip", Settings { pip_mirror: all.pip_mirror.clone(), ..none.clone() }),
-        ("env", Settings { env_file: all.env_file.clone(), ..none.clone() }),
-        ("user", Settings { extra_on_start: all.extra_on_start.clone(), ..none }),
+        (
+            "full-ignore-connections",
+            Settings {
+                ignore_connections: true,
+                ..all.clone()
+            },
+        ),
+        (
+            "download",
+            Settings {
+                disable_download: true,
+                ..none.clone()
+            },
+        ),
+        (
+            "no-root",
+            Settings {
+                root_access: false,
+                ..none.clone()
+            },
+        ),
+        (
+            "idle",
+            Settings {
+                idle_shutdown: 60,
+                ..none.clone()
+            },
+        ),
+        (
+            "pip",
+            Settings {
+                pip_mirror: all.pip_mirror.clone(),
+                ..none.clone()
+            },
+        ),
+        (
+            "env",
+            Settings {
+                env_file: all.env_file.clone(),
+                ..none.clone()
+            },
+        ),
+        (
+            "user",
+            Settings {
+                extra_on_start: all.extra_on_start.clone(),
+                ..none
+            },
+        ),
     ]
 }
 
@@ -73,8 +121,15 @@ fn shellcheck(name: &str, script: &str) {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("shellcheck is required for this test (apt package shellcheck): {e}"));
-    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        .unwrap_or_else(|e| {
+            panic!("shellcheck is required for this test (apt package shellcheck): {e}")
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -92,7 +147,10 @@ fn every_rendered_script_is_shellcheck_clean() {
             shellcheck(&format!("{name} on-create"), c);
         }
     }
-    shellcheck("s3 loader", &s3_loader("s3://acme-lcc/research/", "on-start.sh"));
+    shellcheck(
+        "s3 loader",
+        &s3_loader("s3://acme-lcc/research/", "on-start.sh"),
+    );
     shellcheck("compressed", &compress(&render(&full()).unwrap().on_start));
 }
 
@@ -101,8 +159,14 @@ fn scripts_are_strict_lf_and_deterministic() {
     for (name, settings) in combinations() {
         let r = render(&settings).unwrap();
         assert_eq!(r, render(&settings).unwrap(), "{name}");
-        for s in [Some(&r.on_start), r.on_create.as_ref()].into_iter().flatten() {
-            assert!(s.starts_with("#!/bin/bash\n") && s.contains("\nset -euo pipefail\n"), "{name}");
+        for s in [Some(&r.on_start), r.on_create.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                s.starts_with("#!/bin/bash\n") && s.contains("\nset -euo pipefail\n"),
+                "{name}"
+            );
             assert!(!s.contains('\r') && s.ends_with('\n'), "{name}");
         }
     }
@@ -112,32 +176,73 @@ fn scripts_are_strict_lf_and_deterministic() {
 fn features_appear_only_when_asked() {
     let min = render(&minimal()).unwrap();
     assert!(min.on_create.is_none());
-    for marker in ["sudoers", "idle.py", "pip.conf", ".nbsynth/env", "jupyter", "NBSYNTH_USER_EOF"] {
-        assert!(!min.on_start.contains(marker), "minimal script mentions {marker}");
+    for marker in [
+        "sudoers",
+        "idle.py",
+        "pip.conf",
+        ".nbsynth/env",
+        "jupyter",
+        "NBSYNTH_USER_EOF",
+    ] {
+        assert!(
+            !min.on_start.contains(marker),
+            "minimal script mentions {marker}"
+        );
     }
     let full = render(&full()).unwrap();
-    for marker in ["sudoers", "idle.py 60 ", "index-url = https://", "VPC_ID=${Vpc}\n", "NBSYNTH_USER_EOF"] {
+    for marker in [
+        "sudoers",
+        "idle.py 60 ",
+        "index-url = https://",
+        "VPC_ID=${Vpc}\n",
+        "NBSYNTH_USER_EOF",
+    ] {
         assert!(full.on_start.contains(marker), "full script lacks {marker}");
     }
     assert!(!full.on_start.contains("idle.py 60 --ignore-connections"));
-    assert!(full.on_create.unwrap().contains("on_create script of the example"));
+    assert!(
+        full.on_create
+            .unwrap()
+            .contains("on_create script of the example")
+    );
 }
 
 #[test]
 fn unsafe_inputs_are_refused() {
-    let bad_mirror = Settings { pip_mirror: Some("https://x/simple\nextra-index-url = y".into()), ..minimal() };
+    let bad_mirror = Settings {
+        pip_mirror: Some("https://x/simple\nextra-index-url = y".into()),
+        ..minimal()
+    };
     assert!(render(&bad_mirror).is_err());
-    let bad_key = Settings { env_file: Some(EnvFacts { lines: vec![("vpc id".into(), "x".into())] }), ..minimal() };
+    let bad_key = Settings {
+        env_file: Some(EnvFacts {
+            lines: vec![("vpc id".into(), "x".into())],
+        }),
+        ..minimal()
+    };
     assert!(render(&bad_key).is_err());
     let bad_value = Settings {
-        env_file: Some(EnvFacts { lines: vec![("VPC".into(), "a\nEOF\nrm -rf /".into())] }),
+        env_file: Some(EnvFacts {
+            lines: vec![("VPC".into(), "a\nEOF\nrm -rf /".into())],
+        }),
         ..minimal()
     };
     assert!(render(&bad_value).is_err());
-    let marker = Settings { extra_on_start: Some("echo\nNBSYNTH_USER_EOF\necho\n".into()), ..minimal() };
+    let marker = Settings {
+        extra_on_start: Some("echo\nNBSYNTH_USER_EOF\necho\n".into()),
+        ..minimal()
+    };
     assert!(render(&marker).is_err());
-    let crlf = Settings { extra_on_start: Some("echo a\r\necho b".into()), ..minimal() };
-    assert!(render(&crlf).unwrap().on_start.contains("echo a\necho b\nNBSYNTH_USER_EOF"));
+    let crlf = Settings {
+        extra_on_start: Some("echo a\r\necho b".into()),
+        ..minimal()
+    };
+    assert!(
+        render(&crlf)
+            .unwrap()
+            .on_start
+            .contains("echo a\necho b\nNBSYNTH_USER_EOF")
+    );
 }
 
 #[test]
@@ -168,12 +273,23 @@ fn compression_is_deterministic_and_round_trips() {
         .unwrap()
         .lines()
         .collect();
-    let out = Command::new("base64").arg("-d").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn();
+    let out = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
     let mut child = out.expect("base64 (coreutils) is required");
-    child.stdin.take().unwrap().write_all(payload.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
     let gz = child.wait_with_output().unwrap().stdout;
     let mut unpacked = String::new();
-    flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut unpacked).unwrap();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut unpacked)
+        .unwrap();
     assert_eq!(unpacked, script);
 }
 
@@ -183,7 +299,10 @@ fn compression_is_deterministic_and_round_trips() {
 fn sizes() {
     for (name, settings) in [("full", full()), ("minimal", minimal())] {
         let r = render(&settings).unwrap();
-        for (hook, s) in [("on-start", Some(&r.on_start)), ("on-create", r.on_create.as_ref())] {
+        for (hook, s) in [
+            ("on-start", Some(&r.on_start)),
+            ("on-create", r.on_create.as_ref()),
+        ] {
             if let Some(s) = s {
                 let packed = compress(s);
                 println!(
@@ -193,7 +312,10 @@ fn sizes() {
                     packed.len(),
                     base64_len(packed.len())
                 );
-                assert!(base64_len(s.len()) <= MAX_BASE64, "{name} {hook} needs compression");
+                assert!(
+                    base64_len(s.len()) <= MAX_BASE64,
+                    "{name} {hook} needs compression"
+                );
             }
         }
     }

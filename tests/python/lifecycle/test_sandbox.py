@@ -23,7 +23,7 @@ def test_on_start_hardens_the_sandbox_and_a_second_run_changes_nothing(nbsynth, 
     assert (r / "etc/nbsynth/jupyter-base/jupyter_server_config.py").read_text() == (
         instance.home / ".jupyter/jupyter_server_config.py").read_text()
     assert not (r / "etc/nbsynth/jupyter-base/lab").exists(), "user settings must stay with the user"
-    assert "files_handler_class" in (r / "etc/nbsynth/jupyter/jupyter_server_config.py").read_text()
+    assert "NbsynthNoFiles" in (r / "etc/nbsynth/jupyter/jupyter_server_config.py").read_text()
     profile = (r / "etc/profile.d/jupyter-env.sh").read_text()
     assert profile.startswith("export SAGEMAKER_PLATFORM=1\n"), "the platform's own lines are kept"
     assert f"export JUPYTER_CONFIG_PATH={r}/etc/nbsynth/jupyter # nbsynth" in profile
