@@ -110,7 +110,7 @@ log "env file: $H/.nbsynth/env"
 put "$H/.nbsynth/env" 644 <<'EOF'
 {% for k, v in env_lines %}{{ k }}={{ v }}
 {% endfor %}EOF
-chown ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
+chown -h ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
 {% endif %}
 {% if disable_download %}
 

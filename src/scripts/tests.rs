@@ -322,14 +322,22 @@ fn sizes() {
 }
 
 #[test]
-fn dump_for_inspection() {
-    if let Ok(dir) = std::env::var("NBSYNTH_DUMP") {
-        for (name, settings) in combinations() {
-            let r = render(&settings).unwrap();
-            std::fs::write(format!("{dir}/{name}.on-start.sh"), &r.on_start).unwrap();
-            if let Some(c) = r.on_create {
-                std::fs::write(format!("{dir}/{name}.on-create.sh"), c).unwrap();
-            }
-        }
-    }
+fn the_compressed_form_runs_the_script_or_nothing() {
+    let run = |script: &str| {
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .env("NBSYNTH_ROOT", "/sandbox")
+            .output()
+            .expect("bash is required")
+    };
+    let packed = compress("#!/bin/bash\necho \"ran in ${NBSYNTH_ROOT:-}\"\nexit 3\n");
+    let out = run(&packed);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran in /sandbox\n");
+    // A damaged payload fails before anything of it runs.
+    let damaged = packed.replacen("H4sI", "H4sX", 1);
+    let out = run(&damaged);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
 }

@@ -49,7 +49,7 @@ def test_on_start_hardens_the_sandbox_and_a_second_run_changes_nothing(nbsynth, 
     env = (instance.home / ".nbsynth/env").read_text()
     assert f"VPC_ID={fake('Vpc')}" in env or "=fake-" in env, env
     assert all("=" in line and not line.startswith("export") for line in env.splitlines())
-    assert f"chown ec2-user:ec2-user {instance.home}/.nbsynth {instance.home}/.nbsynth/env" in calls_first
+    assert f"chown -h ec2-user:ec2-user {instance.home}/.nbsynth {instance.home}/.nbsynth/env" in calls_first
 
     # The blueprint's own script ran after the generated part.
     assert (r / "var/tmp/user-start-ran").exists()
