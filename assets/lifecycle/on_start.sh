@@ -65,7 +65,7 @@ chmod 755 "$R/etc/nbsynth" "$J" "$J/labconfig" "$B"
 {% endif %}
 {% if not root_access %}
 
-log "root access: removing ec2-user's passwordless sudo"
+log "root access off: removing ec2-user's passwordless sudo"
 for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
   [ -f "$f" ] || continue
   grep -Eq '^[[:space:]]*ec2-user[[:space:]].*NOPASSWD' "$f" || continue
@@ -106,7 +106,6 @@ fi
 {% endif %}
 {% if env_lines %}
 
-log "env file: $H/.nbsynth/env"
 put "$H/.nbsynth/env" 644 <<'EOF'
 {% for k, v in env_lines %}{{ k }}={{ v }}
 {% endfor %}EOF
@@ -115,7 +114,7 @@ chown -h ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
 {% if disable_download %}
 
 if [ "${restart:-0}" = 1 ]; then
-  log "restarting the Jupyter server so the new config takes effect"
+  log "restarting Jupyter for the new config"
   systemctl daemon-reload
   # --no-block: the restart must not hold up this script's 5-minute window.
   systemctl --no-block restart jupyter-server.service

@@ -3,7 +3,6 @@
 u=$(mktemp)
 cat >"$u" <<'NBSYNTH_USER_EOF'
 {{ user_script }}NBSYNTH_USER_EOF
-log "running the blueprint's {{ hook }} script"
 rc=0
 bash "$u" || rc=$?
 rm -f "$u"
