@@ -235,6 +235,20 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
         }
     }
 
+    // Client networks are exact blocks: with host bits set, the block the user meant is a guess.
+    if let Some(access) = &bp.access {
+        for (i, s) in access.source_cidrs.iter().enumerate() {
+            if let Some(c) = Cidr::parse(s).filter(|c| c.network() != *c) {
+                out.push(
+                    Diagnostic::error("E0204", format!("`{s}` has host bits set"))
+                        .at(file, val(&format!("/access/source_cidrs/{i}")))
+                        .label("not a network address")
+                        .help(format!("did you mean `{}`? For this one address, write `{}/32`", c.network(), s.split('/').next().unwrap_or(s))),
+                );
+            }
+        }
+    }
+
     // Access principals name owners.
     if let Some(access) = &bp.access {
         for o in access.principals.keys() {

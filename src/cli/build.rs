@@ -121,7 +121,10 @@ fn report(args: &Args, file: Option<&crate::source::SourceFile>, diagnostics: &[
             let mut err = StandardStream::stderr(color);
             let _ = diagnostic::render(&mut err, file, diagnostics);
             let n = diagnostics.len();
-            let name = file.map(|f| f.name()).unwrap_or_default();
+            let name = file
+                .map(|f| f.name())
+                .or_else(|| diagnostics.iter().find_map(|d| d.path.as_ref().map(|p| p.display().to_string())))
+                .unwrap_or_default();
             let _ = writeln!(err, "error: {name}: {n} problem{}; nothing was written", if n == 1 { "" } else { "s" });
         }
     }

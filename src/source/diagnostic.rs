@@ -106,7 +106,12 @@ pub fn render(
                 cs = cs.with_labels(vec![label]);
             }
             _ => {
-                if let Some(p) = &d.path {
+                // Without a position, name the file unless the message already does.
+                if let Some(p) = d
+                    .path
+                    .as_ref()
+                    .filter(|p| !d.message.contains(&format!("`{}`", p.display())))
+                {
                     cs = cs.with_notes(vec![format!("in {}", p.display())]);
                 }
             }

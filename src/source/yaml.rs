@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use saphyr::{MarkedYaml, Scalar, YamlData, YamlLoader};
+use saphyr::{MarkedYaml, Scalar, ScalarStyle, Tag, YamlData, YamlLoader};
 use saphyr_parser::{Marker, Parser};
 use serde_json::{Map, Value};
 
@@ -79,47 +79,282 @@ pub fn load(file: &SourceFile, tags: TagMode) -> Result<Document, Vec<Diagnostic
     let mut parser = Parser::new_from_str(&file.text);
     let mut loader: YamlLoader<MarkedYaml> = YamlLoader::default();
     loader.alias_limit(ALIAS_NODE_LIMIT);
-    let parsed = parser.load(&mut loader, false);
+    // Scalars stay raw text with their tag: resolved early, a scalar's tag would be dropped
+    // (`!!binary x` became a silent null) and keys lose the spelling the user wrote.
+    loader.early_parse(false);
+    // All documents, so that a second one is reported rather than silently ignored.
+    let parsed = parser.load(&mut loader, true);
     let err = parsed.err().or_else(|| loader.error().cloned());
     if let Some(e) = err {
-        let at = lines.offset(e.marker());
-        let info = e.info().to_string();
-        let mut d = Diagnostic::error("E0002", format!("invalid YAML: {info}"))
-            .at(file, Span { start: at, end: at + 1 })
-            .label(short_label(&info));
-        if info.contains("tab") {
-            d = d.help("indent with spaces; YAML does not allow tabs for indentation");
-        } else if info.contains("duplicated key") {
-            d = d.help("each key may appear once in a mapping; remove or rename one of them");
-        } else if info.contains("alias") {
-            d = d.help(format!("anchors and aliases may expand to at most {ALIAS_NODE_LIMIT} nodes"));
-        }
-        return Err(vec![d]);
+        return Err(vec![syntax_error(file, lines.offset(e.marker()), e.info())]);
     }
     let mut docs = loader.into_documents();
     if docs.len() > 1 {
-        let at = lines.offset(&docs[1].span.start);
-        return Err(vec![Diagnostic::error("E0002", "expected one YAML document, found several")
-            .at(file, Span { start: at, end: at + 3 })
-            .help("remove the `---` separator and everything after it")]);
+        // Point at the `---` that starts the second document.
+        let second = lines.offset(&docs[1].span.start);
+        let at = file.text[..second].rfind("---").unwrap_or(second);
+        return Err(vec![
+            Diagnostic::error("E0002", "expected one YAML document, found several")
+                .at(
+                    file,
+                    Span {
+                        start: at,
+                        end: at + 3,
+                    },
+                )
+                .label("a second document starts here")
+                .help("one blueprint per file: remove the `---` separator and everything after it"),
+        ]);
     }
     let Some(root) = docs.pop().filter(|d| !matches!(d.data, YamlData::BadValue)) else {
-        let end = file.text.len();
-        return Err(vec![Diagnostic::error("E0003", "the file is empty")
-            .at(file, Span { start: 0, end })
-            .help("start from `nbsynth init`, or see the blueprint format in the README")]);
+        let message = if file.text.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file has only comments"
+        };
+        return Err(vec![
+            Diagnostic::error("E0003", message)
+                .at(
+                    file,
+                    Span {
+                        start: 0,
+                        end: file.text.find('\n').unwrap_or(file.text.len()),
+                    },
+                )
+                .label("no blueprint here")
+                .help("start from `nbsynth init`, or see the blueprint format in the README"),
+        ]);
     };
-    let mut conv = Converter { file, lines: &lines, tags, spans: HashMap::new(), errors: Vec::new() };
+    let mut conv = Converter {
+        file,
+        lines: &lines,
+        tags,
+        spans: HashMap::new(),
+        errors: Vec::new(),
+    };
     let value = conv.node(&root, String::new(), None);
     if conv.errors.is_empty() {
-        Ok(Document { value, spans: Spans(conv.spans) })
+        Ok(Document {
+            value,
+            spans: Spans(conv.spans),
+        })
     } else {
         Err(conv.errors)
     }
 }
 
-fn short_label(info: &str) -> String {
-    info.split(';').next().unwrap_or(info).trim().to_string()
+/// A YAML syntax error as a diagnostic. The parser often notices a slip a line or more after
+/// it happened (a `[` never closed, `key:value` without a space); where the cause can be found,
+/// the diagnostic points at the cause instead.
+fn syntax_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
+    let text = file.text.as_str();
+    let at = at.min(text.len());
+    let error = |message: String, span: Span, label: &str| {
+        Diagnostic::error("E0002", format!("invalid YAML: {message}"))
+            .at(file, span)
+            .label(label)
+    };
+    let flow_or_colon =
+        info.contains("flow") || info.contains("':'") || info.contains("simple key");
+    if let Some(open) = unclosed_flow(&text[..at]).filter(|_| flow_or_colon) {
+        let (close, what) = if text[open..].starts_with('[') {
+            (']', "list")
+        } else {
+            ('}', "mapping")
+        };
+        let (line, _) = file.line_col(open);
+        if line < file.line_col(at).0 {
+            return error(
+                format!("this `{}` is never closed", &text[open..open + 1]),
+                Span {
+                    start: open,
+                    end: open + 1,
+                },
+                &format!("unclosed {what}"),
+            )
+            .help(format!("close the {what} with `{close}` on line {line}"));
+        }
+    }
+    if info.contains("simple key") || info.contains("could not find expected ':'") {
+        if let Some(colon) = colon_without_space(&text[..at]) {
+            let line_start = text[..colon].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[colon..].find('\n').map_or(text.len(), |i| colon + i);
+            let fixed = format!(
+                "{}: {}",
+                &text[line_start..colon],
+                &text[colon + 1..line_end]
+            );
+            return error(
+                "a key needs a space after its colon".into(),
+                Span {
+                    start: colon,
+                    end: colon + 1,
+                },
+                "no space after `:`",
+            )
+            .help(format!("write `{}`", fixed.trim()));
+        }
+    }
+    if info.contains("duplicated key") {
+        let key = duplicated_key(text, at);
+        let d = error(
+            format!("duplicated key `{key}`"),
+            Span {
+                start: at,
+                end: at + key.len().max(1),
+            },
+            "duplicated key",
+        );
+        return match first_occurrence(text, at, &key) {
+            Some(first) => d.help(format!(
+                "first given on line {}; each key may appear once in a mapping",
+                file.line_col(first).0
+            )),
+            None => d.help("each key may appear once in a mapping; remove or rename one of them"),
+        };
+    }
+    let (label, help): (&str, String) = if info.contains("tab") {
+        (
+            "tab",
+            "indent with spaces; YAML does not allow tabs for indentation".into(),
+        )
+    } else if info.contains("alias expansion") {
+        (
+            "expansion stopped here",
+            format!("anchors and aliases may expand to at most {ALIAS_NODE_LIMIT} nodes"),
+        )
+    } else if info.contains("unknown anchor") {
+        (
+            "no anchor of this name",
+            "an alias `*name` needs an anchor `&name` on an earlier node".into(),
+        )
+    } else if info.contains("recursion limit") {
+        (
+            "nested too deeply",
+            "lists and mappings may nest only a few hundred levels deep".into(),
+        )
+    } else if info.contains("quoted scalar") {
+        (
+            "this quoted value is not closed on its line",
+            r#"close the quotes; inside single quotes write a quote as '', inside double quotes as \""#.into(),
+        )
+    } else if info.contains("flow sequence") || info.contains("flow mapping") {
+        ("here", "close the `[` list or `{` mapping; a value with `,`, `[`, `]`, `{` or `}` inside one needs quotes".into())
+    } else if info.contains("mapping values are not allowed") {
+        (
+            "unexpected `:`",
+            "a value containing `: ` needs quotes; or the indentation of this line is off".into(),
+        )
+    } else if info.contains("block mapping")
+        || info.contains("block sequence")
+        || info.contains("indentation")
+    {
+        (
+            "here",
+            "check the indentation: keys of one mapping start in the same column".into(),
+        )
+    } else {
+        ("here", String::new())
+    };
+    let mut start = at;
+    if info.contains("tab") {
+        // The parser stops after the tabs; the caret belongs under the first one.
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        start = text[line_start..at]
+            .find('\t')
+            .map_or(at, |i| line_start + i);
+    }
+    let d = error(
+        info.to_string(),
+        Span {
+            start,
+            end: (start + 1).min(text.len()).max(start),
+        },
+        label,
+    );
+    if help.is_empty() { d } else { d.help(help) }
+}
+
+/// The offset of the last `[` or `{` in `text` still open at its end, outside quotes and
+/// comments.
+fn unclosed_flow(text: &str) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (i, c) in line.char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') if !prev.is_alphanumeric() => quote = Some(c),
+                (None, '#') if prev.is_whitespace() => break,
+                (None, '[' | '{') => open.push(line_start + i),
+                (None, ']' | '}') => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            prev = c;
+        }
+        line_start += line.len();
+    }
+    open.pop()
+}
+
+/// The colon of a `key:value` written without a space, on the line before the one where the
+/// parser stopped.
+fn colon_without_space(text: &str) -> Option<usize> {
+    let end = text.rfind('\n')?;
+    let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+    let line = &text[start..end];
+    let trimmed = line.trim_start().trim_start_matches("- ");
+    let key_len = trimmed.find(':')?;
+    let key = &trimmed[..key_len];
+    let after = trimmed[key_len + 1..].chars().next()?;
+    let is_key = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    (is_key && !after.is_whitespace()).then(|| start + (line.len() - trimmed.len()) + key_len)
+}
+
+/// The key at `at`: the text up to its colon.
+fn duplicated_key(text: &str, at: usize) -> String {
+    let rest = &text[at..];
+    let end = rest.find(['\n', ':']).unwrap_or(rest.len());
+    rest[..end].trim().trim_matches(['"', '\'']).to_string()
+}
+
+/// Where `key` was first given in the block mapping of the duplicate at `at`: the nearest line
+/// above with the key in the same column, stopping where the mapping begins.
+fn first_occurrence(text: &str, at: usize, key: &str) -> Option<usize> {
+    let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let mut end = text[..at].rfind('\n')?;
+    loop {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let line = &text[start..end];
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        let is_item = body.starts_with("- ") && indent + 2 == column;
+        if !body.is_empty() && !body.starts_with('#') {
+            let rest = line.get(column..).unwrap_or("");
+            if rest.starts_with(key) && rest[key.len()..].trim_start().starts_with(':') {
+                return Some(start + column);
+            }
+            if indent < column && !is_item {
+                return None;
+            }
+            if is_item {
+                // The list item that holds the mapping begins here.
+                return None;
+            }
+        }
+        if start == 0 {
+            return None;
+        }
+        end = start - 1;
+    }
 }
 
 struct Converter<'a> {
@@ -135,20 +370,27 @@ impl Converter<'_> {
         let start = self.lines.offset(&node.span.start);
         let end = self.lines.offset(&node.span.end).max(start);
         // Scalars' spans are exact; a collection's end may include trailing blank lines.
-        let end = if end > start { trim_end(&self.file.text, start, end) } else { start + 1 };
+        let end = if end > start {
+            trim_end(&self.file.text, start, end)
+        } else {
+            start + 1
+        };
         Span { start, end }
     }
 
     fn node(&mut self, node: &MarkedYaml, pointer: String, key: Option<Span>) -> Value {
         let value_span = self.span(node);
-        self.spans.insert(pointer.clone(), NodeSpan { key, value: value_span });
+        self.spans.insert(
+            pointer.clone(),
+            NodeSpan {
+                key,
+                value: value_span,
+            },
+        );
         match &node.data {
             YamlData::Value(s) => scalar(s),
-            YamlData::Representation(text, style, _) => {
-                match Scalar::parse_from_cow_and_metadata(text.clone(), *style, None) {
-                    Some(s) => scalar(&s),
-                    None => Value::String(text.to_string()),
-                }
+            YamlData::Representation(text, style, tag) => {
+                self.representation(text, *style, tag.as_deref(), value_span)
             }
             YamlData::Sequence(items) => Value::Array(
                 items
@@ -162,22 +404,46 @@ impl Converter<'_> {
                 for (k, v) in map {
                     let key_span = self.span(k);
                     let name = match &k.data {
+                        YamlData::Representation(text, _, None) => text.to_string(),
+                        YamlData::Representation(_, _, Some(tag))
+                            if self.tags == TagMode::Reject =>
+                        {
+                            self.errors.push(unexpected_tag(self.file, tag, key_span));
+                            continue;
+                        }
+                        YamlData::Representation(text, _, Some(_)) => text.to_string(),
                         YamlData::Value(Scalar::String(s)) => s.to_string(),
-                        YamlData::Value(s) => {
-                            let text = &self.file.text[key_span.start..key_span.end];
-                            let _ = s;
-                            text.to_string()
+                        YamlData::Value(_) => {
+                            self.file.text[key_span.start..key_span.end].to_string()
                         }
                         _ => {
                             self.errors.push(
                                 Diagnostic::error("E0002", "mapping keys must be plain strings")
                                     .at(self.file, key_span)
-                                    .label("complex key"),
+                                    .label("complex key")
+                                    .help("write the key as a plain word, like `cost-center:`"),
                             );
                             continue;
                         }
                     };
                     let child = format!("{pointer}/{}", escape_pointer(&name));
+                    // Keys the parser sees as different can be one JSON key (`1` and "1"):
+                    // a duplicate all the same, never last-wins.
+                    if let Some(first) = self.spans.get(&child).and_then(|n| n.key) {
+                        let (line, _) = self.file.line_col(first.start);
+                        self.errors.push(
+                            Diagnostic::error(
+                                "E0002",
+                                format!("invalid YAML: duplicated key `{name}`"),
+                            )
+                            .at(self.file, key_span)
+                            .label("duplicated key")
+                            .help(format!(
+                                "first given on line {line}; each key may appear once in a mapping"
+                            )),
+                        );
+                        continue;
+                    }
                     let value = self.node(v, child, Some(key_span));
                     out.insert(name, value);
                 }
@@ -198,15 +464,7 @@ impl Converter<'_> {
                         }
                     }
                     _ => {
-                        self.errors.push(
-                            Diagnostic::error(
-                                "E0004",
-                                format!("unexpected YAML tag `{}{}`", tag.handle, tag.suffix),
-                            )
-                            .at(self.file, value_span)
-                            .label("tags are not part of the blueprint format")
-                            .help("remove the tag; write the plain value"),
-                        );
+                        self.errors.push(unexpected_tag(self.file, tag, value_span));
                         Value::Null
                     }
                 }
@@ -214,6 +472,74 @@ impl Converter<'_> {
             YamlData::Alias(_) | YamlData::BadValue => Value::Null,
         }
     }
+}
+
+impl Converter<'_> {
+    /// A scalar as written: its text, quoting style and tag.
+    fn representation(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Value {
+        match tag {
+            None => Scalar::parse_from_cow_and_metadata(text.into(), style, None)
+                .map_or(Value::Null, |s| scalar(&s)),
+            Some(tag) if self.tags == TagMode::Reject => {
+                self.errors.push(unexpected_tag(self.file, tag, span));
+                Value::Null
+            }
+            Some(tag) if tag.is_yaml_core_schema() => {
+                match Scalar::parse_from_cow_and_metadata(
+                    text.into(),
+                    style,
+                    Some(&std::borrow::Cow::Borrowed(tag)),
+                ) {
+                    Some(s) => scalar(&s),
+                    None => {
+                        self.errors.push(
+                            Diagnostic::error(
+                                "E0004",
+                                format!("`{text}` is not a valid `!!{}`", tag.suffix),
+                            )
+                            .at(self.file, span)
+                            .label("unsupported tag or value"),
+                        );
+                        Value::Null
+                    }
+                }
+            }
+            Some(tag) => match cloudformation_short_form(
+                &tag.suffix,
+                self.representation(text, style, None, span),
+            ) {
+                Ok(v) if tag.handle == "!" => v,
+                Ok(_) => {
+                    self.errors.push(unexpected_tag(self.file, tag, span));
+                    Value::Null
+                }
+                Err(msg) => {
+                    self.errors
+                        .push(Diagnostic::error("E0004", msg).at(self.file, span));
+                    Value::Null
+                }
+            },
+        }
+    }
+}
+
+fn unexpected_tag(file: &SourceFile, tag: &Tag, span: Span) -> Diagnostic {
+    // A core tag's handle is the full `tag:yaml.org,2002:` prefix; show it as the user wrote it.
+    let shown = if tag.is_yaml_core_schema() {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    };
+    Diagnostic::error("E0004", format!("unexpected YAML tag `{shown}`"))
+        .at(file, span)
+        .label("tags are not part of the blueprint format")
+        .help("remove the tag; write the plain value (quote it to make it a string)")
 }
 
 fn scalar(s: &Scalar) -> Value {
@@ -243,8 +569,9 @@ fn cloudformation_short_form(name: &str, v: Value) -> Result<Value, String> {
             };
             return Ok(single("Fn::GetAtt", v));
         }
-        "Base64" | "Cidr" | "FindInMap" | "GetAZs" | "ImportValue" | "Join" | "Select" | "Split"
-        | "Sub" | "Transform" | "And" | "Equals" | "If" | "Not" | "Or" | "Length" | "ToJsonString" => {
+        "Base64" | "Cidr" | "FindInMap" | "GetAZs" | "ImportValue" | "Join" | "Select"
+        | "Split" | "Sub" | "Transform" | "And" | "Equals" | "If" | "Not" | "Or" | "Length"
+        | "ToJsonString" => {
             return Ok(single(&format!("Fn::{name}"), v));
         }
         other => return Err(format!("unknown CloudFormation tag `!{other}`")),
@@ -283,8 +610,12 @@ impl<'a> LineIndex<'a> {
 
     fn offset(&self, m: &Marker) -> usize {
         let line = m.line().max(1) - 1;
-        let Some(&start) = self.starts.get(line) else { return self.text.len() };
+        let Some(&start) = self.starts.get(line) else {
+            return self.text.len();
+        };
         let rest = &self.text[start..];
-        rest.char_indices().nth(m.col()).map_or(self.text.len(), |(i, _)| start + i)
+        rest.char_indices()
+            .nth(m.col())
+            .map_or(self.text.len(), |(i, _)| start + i)
     }
 }
