@@ -86,6 +86,11 @@ class Moto:
             "AWS_CONFIG_FILE": str(cfg),
             "AWS_SHARED_CREDENTIALS_FILE": str(creds),
             "AWS_EC2_METADATA_DISABLED": "true",
+            # Every service, S3 included (`deploy --s3-bucket` uploads with an S3 client that ignores
+            # --endpoint-url), goes to moto. S3 by "localhost": moto reads a TemplateURL path-style only
+            # when its host contains "localhost".
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ENDPOINT_URL_S3": f"http://localhost:{port}",
             "AWS_PAGER": "",
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
@@ -100,6 +105,13 @@ class Moto:
         p = self.aws_raw(*args, timeout=timeout)
         assert p.returncode == 0, f"aws {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}\n{self.tail()}"
         return json.loads(p.stdout) if p.stdout.strip() else None
+
+    def aws_many(self, calls, workers=4):
+        """Run several `aws` calls in parallel (each CLI start costs about a second)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda args: self.aws(*args), calls))
 
     def tail(self, n=40):
         try:
