@@ -181,3 +181,44 @@ fn env_facts(loaded: &Loaded, shared: &Shared) -> EnvFacts {
         ],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> EnvFacts {
+        EnvFacts {
+            lines: vec![
+                ("NBSYNTH_VPC_ID".into(), "${Vpc}".into()),
+                ("NBSYNTH_SECURITY_GROUP_ID".into(), "${NotebookSecurityGroup.GroupId}".into()),
+                ("NBSYNTH_STACK".into(), "demo".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn bash_expansions_are_escaped_and_stack_values_substituted() {
+        let script = "#!/bin/bash\necho \"${HOME}\" ${#x[@]}\ncat <<'EOF'\nNBSYNTH_VPC_ID=${Vpc}\nNBSYNTH_SECURITY_GROUP_ID=${NotebookSecurityGroup.GroupId}\nEOF\n";
+        let v = content(script, &env()).unwrap();
+        let sub = v["Fn::Base64"]["Fn::Sub"].as_str().unwrap();
+        assert!(sub.contains("echo \"${!HOME}\" ${!#x[@]}"), "{sub}");
+        assert!(sub.contains("NBSYNTH_VPC_ID=${Vpc}\n"), "{sub}");
+        assert!(sub.contains("=${NotebookSecurityGroup.GroupId}\n"), "{sub}");
+        let vars: Vec<&str> = crate::cfn::refs::sub_variables(sub).collect();
+        assert_eq!(vars, vec!["Vpc", "NotebookSecurityGroup"]);
+    }
+
+    #[test]
+    fn a_script_without_stack_values_is_embedded_as_it_is() {
+        let v = content("#!/bin/bash\necho ${HOME}\n", &env()).unwrap();
+        assert_eq!(v["Fn::Base64"].as_str(), Some("#!/bin/bash\necho ${HOME}\n"));
+    }
+
+    #[test]
+    fn the_limit_counts_stack_values_at_their_worst_case() {
+        let filler = "x".repeat(12_288 - 40);
+        let script = format!("{filler}\nNBSYNTH_VPC_ID=${{Vpc}}\n");
+        assert!(script.len().div_ceil(3) * 4 <= MAX_CONTENT_CHARS);
+        assert!(content(&script, &env()).is_err());
+    }
+}

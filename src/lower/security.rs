@@ -108,6 +108,11 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
         }),
     );
     to_any.condition = Some(NO_PREFIX_LIST.into());
+    // A deliberate, documented exception: the review report shows it with this reason.
+    to_any = to_any.metadata(json!({"nbsynth": {"waivers": [{
+        "rule": "SG_NO_WORLD_EGRESS",
+        "reason": "exists only while the S3PrefixListId parameter is empty; the isolated route tables route nothing but the S3 gateway prefix list, so 443 to 0.0.0.0/0 reaches S3 only (deploy with S3PrefixListId to remove it)"
+    }]}}));
     t.add(LogicalId::new(&["NotebookEgressToS3"]), to_any);
     shared.notebook_sg = Some(notebook_sg);
     shared.endpoint_sg = Some(endpoint_sg);
