@@ -70,12 +70,12 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
         stale.extend(obsolete);
         if stale.is_empty() {
             if !args.quiet {
-                println!("{}: up to date", compiled.name);
+                let _ = writeln!(std::io::stdout(), "{}: up to date", compiled.name);
             }
             return Outcome::Clean;
         }
         for p in &stale {
-            println!("would change: {}", p.display());
+            let _ = writeln!(std::io::stdout(), "would change: {}", p.display());
         }
         return Outcome::Findings;
     }
@@ -109,7 +109,8 @@ fn report(args: &Args, file: Option<&crate::source::SourceFile>, diagnostics: &[
     match args.message_format {
         MessageFormat::Json => {
             for d in diagnostics {
-                println!("{}", diagnostic::to_json(file, d));
+                // A closed pipe must not change the verdict (exit 2), so write errors are ignored.
+                let _ = writeln!(std::io::stdout(), "{}", diagnostic::to_json(file, d));
             }
         }
         MessageFormat::Human => {
