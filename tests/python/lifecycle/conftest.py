@@ -65,6 +65,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def refused_port():
+    """A port bound but not listening, held for the block: connections are refused, and no other
+    process (other tests start servers on free ports too) can take it meanwhile."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
 def world_readable_tmp() -> pathlib.Path:
     """A temp dir the non-root test user can traverse (pytest's own tmp_path is root-only)."""
     d = pathlib.Path(tempfile.mkdtemp(prefix="nbsynth-lcc-", dir="/tmp"))

@@ -4,14 +4,13 @@ cron line installs it in whole minutes, and the checker always measures with the
 import datetime as dt
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import time
 
 import pytest
 
-from conftest import TOKEN, Jupyter, build, free_port, http, moto, self_signed
+from conftest import TOKEN, Jupyter, build, free_port, http, moto, refused_port, self_signed
 
 LIMIT_MINUTES = 0.05  # 3 s
 QUIET = 4.5  # seconds to wait for "older than the limit"
@@ -162,7 +161,7 @@ def test_terminal_activity_counts_and_a_quiet_terminal_does_not(stack):
     # Ignoring connections also ignores API requests, so only the terminal's own activity is left.
     code, log = stack.check(flags=["--ignore-connections"])
     assert code == 0, log
-    assert f"active, keeping nb-term: last activity" in log and f"terminal {term}" in log
+    assert "active, keeping nb-term: last activity" in log and f"terminal {term}" in log
     assert stack.status() == "InService"
     time.sleep(QUIET)
     code, log = stack.check(flags=["--ignore-connections"])
@@ -213,7 +212,8 @@ def test_sagemaker_unreachable_stops_nothing_and_says_why(stack):
     stack.notebook("nb-noapi")
     stack.kernel()
     time.sleep(QUIET)
-    code, log = stack.check(AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}")
+    with refused_port() as port:
+        code, log = stack.check(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}")
     assert code == 1, log
     assert "idle, stopping nb-noapi" in log
     assert "not stopped: error stopping nb-noapi:" in log and "Connection refused" in log
@@ -223,10 +223,11 @@ def test_sagemaker_unreachable_stops_nothing_and_says_why(stack):
 def test_jupyter_unreachable_or_plain_http_stops_nothing(stack):
     stack.notebook("nb-nojupyter")
     time.sleep(QUIET)
-    for url in (f"https://127.0.0.1:{free_port()}/", stack.jupyter.url.replace("https://", "http://")):
-        code, log = stack.check(NBSYNTH_JUPYTER_URL=url)
-        assert code == 1, log
-        assert "not stopped: error asking Jupyter" in log, log
+    with refused_port() as port:
+        for url in (f"https://127.0.0.1:{port}/", stack.jupyter.url.replace("https://", "http://")):
+            code, log = stack.check(NBSYNTH_JUPYTER_URL=url)
+            assert code == 1, log
+            assert "not stopped: error asking Jupyter" in log, log
     assert stack.status() == "InService"
     code, log = stack.check(NBSYNTH_JUPYTER_TOKEN="wrong")
     assert code == 1 and "403" in log, log

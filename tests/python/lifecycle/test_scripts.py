@@ -2,14 +2,13 @@
 loader): shellcheck-clean, within CloudFormation's size limit, and the S3 loader really fetches and runs."""
 import base64
 import json
-import os
 import pathlib
 import re
 import subprocess
 
 import pytest
 
-from conftest import BLUEPRINTS, PLACEHOLDER, build, fake, free_port, moto, need, need_root
+from conftest import BLUEPRINTS, PLACEHOLDER, fake, free_port, moto, need, need_root
 
 EXAMPLES = sorted(BLUEPRINTS.glob("*.yaml")) + sorted((pathlib.Path(__file__).parents[3] / "blueprints").glob(
     "*.yaml"))
