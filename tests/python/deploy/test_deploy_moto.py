@@ -186,9 +186,28 @@ def _norm_policy(doc):
 
 
 def test_deploy_round_trip(blueprint, moto, build, tmp_path):
+    """Build, adapt explicitly for moto, deploy with `aws cloudformation deploy`, assert on what moto keeps.
+
+    Blueprints that bring their own network and key (byo-vpc) name ids moto does not have, and the
+    template only refers to them: deploying them unchanged would check nothing (moto accepts unknown
+    ids for endpoints and security groups) or fail for the wrong reason. So the test first creates a VPC,
+    one subnet per listed subnet (distinct zones), the listed number of route tables (associated) and a
+    KMS key in moto, writes a copy of the blueprint naming those real ids, builds that copy and deploys
+    it. What is then meaningful: nothing network-related is created by the stack, the endpoints and
+    security groups land in that VPC and its subnets, the S3 gateway endpoint is attached to exactly
+    those route tables, no route out appears, the roles may use that key, and the outputs name them.
+
+    Principals named in `access:` (roles/users a managed policy attaches to by name) are created in
+    moto beforehand too: they live outside the stack, in AWS as here.
+    """
     name = blueprint.stem
     stack = f"nbsynth-{name}"
     checks = []  # what was verified in moto
+    start = time.monotonic()
+    phases = []
+
+    def phase(label):
+        phases.append(f"{label} {time.monotonic() - start:.1f}s")
     template_only = []  # what moto cannot show, verified in the template instead
 
     # 1. build (against real ids in moto when the blueprint names existing resources)
@@ -199,6 +218,7 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     size = template_path.stat().st_size
     res = template["Resources"]
 
+    phase("built")
     # 2. adapt for moto, explicitly
     adapted, changes = adapt_for_moto(template)
     print(f"\n[{name}] changes for moto 5.2.5 ({len(changes)}):")
@@ -231,26 +251,35 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     if p.returncode != 0:
         ev = moto.aws_raw("cloudformation", "describe-stack-events", "--stack-name", stack)
         pytest.fail(f"deploy of {name} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}\n{ev.stdout[-3000:]}\n{moto.tail()}")
-    status = moto.aws("cloudformation", "describe-stacks", "--stack-name", stack)["Stacks"][0]["StackStatus"]
-    assert status == "CREATE_COMPLETE", status
+    # independent reads in parallel: each AWS CLI start costs a second or more
+    first = dict(zip(("stacks", "resources", "identity", "azs", "auth", "prefix_lists"), moto.aws_many([
+        ("cloudformation", "describe-stacks", "--stack-name", stack),
+        ("cloudformation", "list-stack-resources", "--stack-name", stack),
+        ("sts", "get-caller-identity"),
+        ("ec2", "describe-availability-zones"),
+        ("iam", "get-account-authorization-details"),
+        ("ec2", "describe-managed-prefix-lists", "--filters", f"Name=prefix-list-name,Values=com.amazonaws.{REGION}.s3"),
+    ])))
+    stack_desc = first["stacks"]["Stacks"][0]
+    assert stack_desc["StackStatus"] == "CREATE_COMPLETE", stack_desc["StackStatus"]
 
-    def listed():
-        out = moto.aws("cloudformation", "list-stack-resources", "--stack-name", stack)["StackResourceSummaries"]
-        return {r["LogicalResourceId"]: r for r in out if r["LogicalResourceId"]}
+    def listed(out=None):
+        out = out or moto.aws("cloudformation", "list-stack-resources", "--stack-name", stack)
+        return {r["LogicalResourceId"]: r for r in out["StackResourceSummaries"] if r["LogicalResourceId"]}
 
-    summaries = listed()
+    summaries = listed(first["resources"])
     phys = {lid: r["PhysicalResourceId"] for lid, r in summaries.items()}
     assert all(r["ResourceStatus"] == "CREATE_COMPLETE" for r in summaries.values())
 
+    phase("deployed+first reads")
     # 4. an evaluator with CloudFormation's semantics, fed with what moto created
-    account = moto.aws("sts", "get-caller-identity")["Account"]
-    azs = [z["ZoneName"] for z in moto.aws("ec2", "describe-availability-zones")["AvailabilityZones"]]
-    stack_desc = moto.aws("cloudformation", "describe-stacks", "--stack-name", stack)["Stacks"][0]
+    account = first["identity"]["Account"]
+    azs = [z["ZoneName"] for z in first["azs"]["AvailabilityZones"]]
     params = {q["ParameterKey"]: q["ParameterValue"] for q in stack_desc.get("Parameters", [])}
     pseudo = {"AWS::Region": REGION, "AWS::AccountId": account, "AWS::Partition": "aws",
               "AWS::StackName": stack, "AWS::StackId": stack_desc["StackId"], "AWS::URLSuffix": "amazonaws.com"}
 
-    auth = moto.aws("iam", "get-account-authorization-details")
+    auth = first["auth"]
     roles_by_name = {r["RoleName"]: r for r in auth["RoleDetailList"]}
     policies_by_arn = {q["Arn"]: q for q in auth["Policies"]}
 
@@ -286,22 +315,48 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
 
     # 5. network
     vpcs, subnets_t, rtbs_t = of_type("AWS::EC2::VPC"), of_type("AWS::EC2::Subnet"), of_type("AWS::EC2::RouteTable")
+    vpc_id = phys[vpcs[0]] if vpcs else bp["network"]["existing"]["vpc"]
+    key_lids = of_type("AWS::KMS::Key")
+    notebook_lids = of_type("AWS::SageMaker::NotebookInstance")
+    lcc_lids = of_type("AWS::SageMaker::NotebookInstanceLifecycleConfig")
+    in_vpc = f"Name=vpc-id,Values={vpc_id}"
+    batch = {
+        "vpcs": ("ec2", "describe-vpcs", "--vpc-ids", vpc_id),
+        "dns": ("ec2", "describe-vpc-attribute", "--vpc-id", vpc_id, "--attribute", "enableDnsSupport"),
+        "subnets": ("ec2", "describe-subnets", "--filters", in_vpc),
+        "igw": ("ec2", "describe-internet-gateways", "--filters", f"Name=attachment.vpc-id,Values={vpc_id}"),
+        "nat": ("ec2", "describe-nat-gateways", "--filter", in_vpc),
+        "eigw": ("ec2", "describe-egress-only-internet-gateways"),
+        "rts": ("ec2", "describe-route-tables", "--filters", in_vpc),
+        "eps": ("ec2", "describe-vpc-endpoints", "--filters", in_vpc),
+        "sgs": ("ec2", "describe-security-groups", "--filters", in_vpc),
+    }
+    for lid in key_lids:
+        batch[("rotation", lid)] = ("kms", "get-key-rotation-status", "--key-id", phys[lid])
+        batch[("keypolicy", lid)] = ("kms", "get-key-policy", "--key-id", phys[lid], "--policy-name", "default")
+        batch[("aliases", lid)] = ("kms", "list-aliases", "--key-id", phys[lid])
+    for lid in notebook_lids:
+        batch[("notebook", lid)] = ("sagemaker", "describe-notebook-instance", "--notebook-instance-name",
+                                    phys[lid].rsplit("/", 1)[-1])
+    for lid in lcc_lids:
+        batch[("lcc", lid)] = ("sagemaker", "describe-notebook-instance-lifecycle-config",
+                               "--notebook-instance-lifecycle-config-name", phys[lid].rsplit("/", 1)[-1])
+    got_batch = dict(zip(batch, moto.aws_many(list(batch.values()))))
     if vpcs:
         assert len(vpcs) == 1
-        vpc_id = phys[vpcs[0]]
         vp = props(vpcs[0])
-        v = moto.aws("ec2", "describe-vpcs", "--vpc-ids", vpc_id)["Vpcs"][0]
+        v = got_batch["vpcs"]["Vpcs"][0]
         assert v["CidrBlock"] == vp["CidrBlock"]
         want_cidr = (bp.get("network") or {}).get("cidr")
         if want_cidr:
             assert v["CidrBlock"] == want_cidr
-        dns = moto.aws("ec2", "describe-vpc-attribute", "--vpc-id", vpc_id, "--attribute", "enableDnsSupport")
+        dns = got_batch["dns"]
         assert dns["EnableDnsSupport"]["Value"] is True
         assert vp.get("EnableDnsSupport") is True and vp.get("EnableDnsHostnames") is True
         template_only.append("VPC EnableDnsHostnames true (moto does not apply it)")
         checks.append(f"VPC {v['CidrBlock']} DNS support")
         vpc_net = ipaddress.ip_network(v["CidrBlock"])
-        sn = moto.aws("ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}")["Subnets"]
+        sn = got_batch["subnets"]["Subnets"]
         assert {s["SubnetId"] for s in sn} == {phys[s] for s in subnets_t}
         zones = (bp.get("network") or {}).get("zones")
         if zones:
@@ -320,19 +375,17 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
         template_only.append("subnet route table associations (moto stores them but does not list them)")
     else:
         existing = bp["network"]["existing"]
-        vpc_id = existing["vpc"]
         route_table_ids = set(existing["route_tables"])
         assert not subnets_t and not rtbs_t, "an existing network must not be created"
         checks.append("no network created, endpoints in the pre-created VPC")
     for t in ("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway", "AWS::EC2::EgressOnlyInternetGateway",
               "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::Route", "AWS::EC2::EIP"):
         assert not [lid for lid, r in res.items() if r["Type"] == t], f"template creates {t}"
-    assert not moto.aws("ec2", "describe-internet-gateways", "--filters",
-                        f"Name=attachment.vpc-id,Values={vpc_id}")["InternetGateways"]
-    assert not moto.aws("ec2", "describe-nat-gateways", "--filter", f"Name=vpc-id,Values={vpc_id}")["NatGateways"]
-    eigw = moto.aws("ec2", "describe-egress-only-internet-gateways")["EgressOnlyInternetGateways"]
+    assert not got_batch["igw"]["InternetGateways"]
+    assert not got_batch["nat"]["NatGateways"]
+    eigw = got_batch["eigw"]["EgressOnlyInternetGateways"]
     assert not [g for g in eigw if any(a.get("VpcId") == vpc_id for a in g.get("Attachments", []))]
-    rts = moto.aws("ec2", "describe-route-tables", "--filters", f"Name=vpc-id,Values={vpc_id}")["RouteTables"]
+    rts = got_batch["rts"]["RouteTables"]
     assert route_table_ids <= {r["RouteTableId"] for r in rts}
     for rt in rts:
         for route in rt["Routes"]:
@@ -343,8 +396,9 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
                                         "TransitGatewayId", "VpcPeeringConnectionId"}), route
     checks.append(f"{len(rts)} route tables without a route out, no IGW/NAT/EIGW")
 
+    phase("network")
     # 6. endpoints
-    eps = moto.aws("ec2", "describe-vpc-endpoints", "--filters", f"Name=vpc-id,Values={vpc_id}")["VpcEndpoints"]
+    eps = got_batch["eps"]["VpcEndpoints"]
     by_id = {e["VpcEndpointId"]: e for e in eps}
     endpoint_lids = of_type("AWS::EC2::VPCEndpoint")
     assert set(by_id) == {phys[lid] for lid in endpoint_lids}
@@ -382,8 +436,8 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
 
     # 7. security groups
     sg_lids = of_type("AWS::EC2::SecurityGroup")
-    sgs = {g["GroupId"]: g for g in moto.aws("ec2", "describe-security-groups", "--group-ids",
-                                             *[phys[lid] for lid in sg_lids])["SecurityGroups"]}
+    sgs = {g["GroupId"]: g for g in got_batch["sgs"]["SecurityGroups"]}
+    assert set(sgs) - {phys[lid] for lid in sg_lids} == {g["GroupId"] for g in sgs.values() if g["GroupName"] == "default"}
     ingress_res = [props(lid) for lid in of_type("AWS::EC2::SecurityGroupIngress")]
     for lid in sg_lids:
         g, want = sgs[phys[lid]], props(lid)
@@ -415,10 +469,10 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
             f"{r.get('CidrIp') or r.get('DestinationSecurityGroupId') or r.get('DestinationPrefixListId')}"
             for r in egress))
 
+    phase("sgs")
     # 8. IAM: one role per owner, trusted only by SageMaker, with its inline policy as written
     owners = [i["owner"] for i in bp["notebooks"]["instances"]]
     role_lids = of_type("AWS::IAM::Role")
-    notebook_lids = of_type("AWS::SageMaker::NotebookInstance")
     assert len(role_lids) == len(notebook_lids) == len(owners)
     policies = {lid: props(lid) for lid in of_type("AWS::IAM::Policy")}
     n_statements = 0
@@ -471,15 +525,16 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
             assert sorted(u["UserName"] for u in ents["PolicyUsers"]) == sorted(want.get("Users", []))
         checks.append(f"managed policy {lid} attached to {want.get('Roles', []) + want.get('Users', [])}")
 
+    phase("iam")
     # 9. KMS
-    for lid in of_type("AWS::KMS::Key"):
+    for lid in key_lids:
         want = props(lid)
         key_id = phys[lid]
-        assert moto.aws("kms", "get-key-rotation-status", "--key-id", key_id)["KeyRotationEnabled"] is True
+        assert got_batch[("rotation", lid)]["KeyRotationEnabled"] is True
         assert want["EnableKeyRotation"] is True
-        kp = moto.aws("kms", "get-key-policy", "--key-id", key_id, "--policy-name", "default")["Policy"]
+        kp = got_batch[("keypolicy", lid)]["Policy"]
         assert _norm_policy(_policy_doc(kp)) == _norm_policy(want["KeyPolicy"])
-        aliases = moto.aws("kms", "list-aliases", "--key-id", key_id)["Aliases"]
+        aliases = got_batch[("aliases", lid)]["Aliases"]
         want_aliases = {props(a)["AliasName"] for a in of_type("AWS::KMS::Alias") if props(a)["TargetKeyId"] == key_id}
         assert want_aliases and want_aliases <= {a["AliasName"] for a in aliases}
         assert res[lid].get("DeletionPolicy") == "Retain"
@@ -490,7 +545,7 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
         assert dk.returncode != 0 and "(500)" in dk.stderr, (
             "kms describe-key works now: moto was fixed, assert on its KeyMetadata instead")
         checks.append(f"KMS key {lid} with rotation, key policy as written, aliases {sorted(want_aliases)}")
-    if not of_type("AWS::KMS::Key"):
+    if not key_lids:
         key_arn = bp["encryption"]["kms_key"]
         meta = moto.aws("kms", "describe-key", "--key-id", key_arn)["KeyMetadata"]
         assert meta["KeyState"] == "Enabled"
@@ -500,8 +555,7 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
         checks.append(f"existing KMS key {meta['KeyId']} used by {len(uses)} role policies")
 
     # 10. notebooks (moto keeps InstanceType and RoleArn) and what only the template can show
-    described = moto.aws_many([("sagemaker", "describe-notebook-instance", "--notebook-instance-name",
-                                phys[lid].rsplit("/", 1)[-1]) for lid in notebook_lids])
+    described = [got_batch[("notebook", lid)] for lid in notebook_lids]
     for lid, nb in zip(notebook_lids, described):
         want = props(lid)
         assert nb["RoleArn"] == want["RoleArn"] and nb["InstanceType"] == want["InstanceType"]
@@ -517,12 +571,11 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     template_only.append("notebooks: DirectInternetAccess Disabled, RootAccess (unless waived), IMDSv2, "
                          "KMS key, subnet, SG, lifecycle config by name (moto keeps only InstanceType and RoleArn)")
 
+    phase("notebooks")
     # 11. lifecycle scripts: moto's decoded content == the plain-text script with the placeholders
     #     resolved to what moto created
-    lcc_lids = of_type("AWS::SageMaker::NotebookInstanceLifecycleConfig")
     expected_files = set()
-    lccs = moto.aws_many([("sagemaker", "describe-notebook-instance-lifecycle-config",
-                           "--notebook-instance-lifecycle-config-name", phys[lid].rsplit("/", 1)[-1]) for lid in lcc_lids])
+    lccs = [got_batch[("lcc", lid)] for lid in lcc_lids]
     for lid, lcc in zip(lcc_lids, lccs):
         cfg_name = res[lid]["Properties"]["NotebookInstanceLifecycleConfigName"]
         for hook, suffix in (("OnStart", "on-start"), ("OnCreate", "on-create")):
@@ -547,9 +600,10 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
                           f"placeholders {placeholders})")
     assert {f.name for f in scripts_dir.glob("*.sh")} == expected_files
 
+    phase("lifecycle")
     # 12. outputs: rebuilt by an update-stack with the same template (moto's change-set gap)
     before = {lid: r["PhysicalResourceId"] for lid, r in summaries.items()}
-    assert not moto.aws("cloudformation", "describe-stacks", "--stack-name", stack)["Stacks"][0].get("Outputs")
+    assert not stack_desc.get("Outputs")
     moto.aws("cloudformation", "update-stack", "--stack-name", stack, "--template-body",
              adapted_path.read_text(), "--capabilities", "CAPABILITY_NAMED_IAM")
     after = {lid: r["PhysicalResourceId"] for lid, r in listed().items()}
@@ -563,11 +617,11 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     assert sum(k.endswith("NotebookName") for k in got_outs) == len(owners)
     checks.append(f"{len(got_outs)} outputs")
 
+    phase("outputs")
     # 13. the optional S3PrefixListId parameter: given moto's S3 prefix list, the other egress resource
     #     becomes active (both are unmodelled in moto, so this shows the parameter and conditions work)
     if "S3PrefixListId" in template.get("Parameters", {}):
-        pls = moto.aws("ec2", "describe-managed-prefix-lists", "--filters",
-                       f"Name=prefix-list-name,Values=com.amazonaws.{REGION}.s3")["PrefixLists"]
+        pls = first["prefix_lists"]["PrefixLists"]
         pl = pls[0]["PrefixListId"]
         p = moto.aws_raw("cloudformation", "deploy", "--template-file", str(adapted_path), "--stack-name", stack,
                          "--capabilities", "CAPABILITY_NAMED_IAM", "--parameter-overrides", f"S3PrefixListId={pl}", *via_s3)
@@ -583,6 +637,8 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
             assert ev2.eval(adapted["Resources"][lid]["Properties"])["DestinationPrefixListId"] == pl
         checks.append(f"S3PrefixListId={pl} accepted, swaps {sorted(active - active2)} -> {sorted(active2 - active)}")
 
+    phase("parameter")
+    print("  timing: " + ", ".join(phases))
     for c in checks:
         print(f"  ok: {c}")
     for c in template_only:
