@@ -1,0 +1,43 @@
+//! The whole compiler on arbitrary bytes: load -> schema -> model -> semantic checks -> lower ->
+//! reference check -> emit. Any panic is a bug: bad input must end in diagnostics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // Bytes that are not UTF-8 are refused by `SourceFile::read` before parsing; the parser is
+    // only ever given text.
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    nbsynth_fuzz_check(text);
+});
+
+fn nbsynth_fuzz_check(text: &str) {
+    use nbsynth::blueprint;
+    use nbsynth::cfn::{self, emit::Format};
+    use nbsynth::source::SourceFile;
+
+    // A path inside a directory that does not exist: extra scripts named by the input are
+    // looked up there and are never found, so the run reads nothing from disk.
+    let file = SourceFile::from_text("/nonexistent-nbsynth-fuzz/blueprint.yaml", text);
+    let rule_ids = nbsynth::policy::rule_ids();
+    let Ok(loaded) = blueprint::load_source(file, &rule_ids) else {
+        return;
+    };
+    let Ok(lowered) = nbsynth::lower::lower(&loaded) else {
+        return;
+    };
+    let json = lowered.template.to_json();
+    let dangling = cfn::refs::check(&json);
+    assert!(dangling.is_empty(), "dangling references: {dangling:?}");
+    // The emitted YAML must read back as the same template (quoting, block scalars, tags).
+    let yaml = cfn::emit::to_text(&json, Format::Yaml);
+    let back = nbsynth::source::yaml::load(
+        &SourceFile::from_text("template.yaml", yaml.as_str()),
+        nbsynth::source::TagMode::CloudFormation,
+    )
+    .unwrap_or_else(|e| panic!("emitted YAML does not parse: {e:?}\n{yaml}"));
+    assert_eq!(back.value, json, "emitted YAML reads back differently");
+    let _ = cfn::emit::to_text(&json, Format::Json);
+}
