@@ -52,7 +52,7 @@ def shellcheck(label: str, script: str) -> None:
     assert run.returncode == 0, f"shellcheck on {label}:\n{run.stdout}{run.stderr}"
 
 
-@pytest.mark.parametrize("blueprint", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("blueprint", EXAMPLES, ids=lambda p: ("test/" if p.parent == BLUEPRINTS else "example/") + p.name)
 def test_every_built_script_is_shellcheck_clean_and_fits(nbsynth, blueprint, tmp_path):
     template = compile_json(nbsynth, blueprint, tmp_path)
     files = sorted(tmp_path.rglob("*.sh"))
