@@ -284,4 +284,15 @@ fn quiet_build_prints_only_problems() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+
+    let out = nbsynth(
+        &dir,
+        &["build", "blueprint.yaml", "--out", "out", "--verbose"],
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("  wrote out/notebooks.template.yaml\n")
+            && stdout.contains("  wrote out/notebooks.review.md\n"),
+        "{stdout}"
+    );
 }

@@ -29,8 +29,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
     /// Print only problems.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Also list every file written.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Print the time spent in each stage.
     #[arg(long)]
     pub timings: bool,
@@ -96,6 +99,14 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
             compiled.review.waived_count(),
             compiled.files[0].path.display()
         );
+        if args.verbose {
+            for f in &compiled.files {
+                let _ = writeln!(out, "  wrote {}", f.path.display());
+            }
+            for p in &obsolete {
+                let _ = writeln!(out, "  removed {} (no longer produced)", p.display());
+            }
+        }
     }
     if args.timings {
         for (stage, d) in &compiled.timings.0 {

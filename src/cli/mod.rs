@@ -49,7 +49,7 @@ pub enum Command {
     Check(check::Args),
     /// List the rules.
     Rules(rules::Args),
-    /// Print a rule's docs: what it checks, why it matters, an example, the fix.
+    /// Explain a rule (what it checks, why, an example, the fix) or a blueprint key (type, default, allowed values).
     Explain(explain::Args),
     /// Write a commented starter blueprint (never overwrites).
     Init(init::Args),
