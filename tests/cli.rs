@@ -121,9 +121,16 @@ fn unreadable_inputs_and_unwritable_outputs() {
 }
 
 #[test]
-fn a_script_too_large_for_its_hook_is_refused_naming_the_owner() {
+fn a_script_too_large_for_its_hook_even_compressed_is_refused_naming_the_owner() {
     let d = tempdir("large");
-    let big: String = (0..700).map(|i| format!("echo 'line {i} of a long user script padding padding'\n")).collect();
+    // Pseudo-random lines: gzip cannot shrink them below the limit.
+    let mut x: u64 = 7;
+    let big: String = (0..1500)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            format!("echo {x:016x}{:016x}\n", x.rotate_left(23))
+        })
+        .collect();
     std::fs::write(d.join("big.sh"), format!("#!/bin/bash\n{big}")).unwrap();
     std::fs::write(
         d.join("demo.yaml"),
@@ -136,6 +143,29 @@ fn a_script_too_large_for_its_hook_is_refused_naming_the_owner() {
     assert!(err.contains("owner `bob`") && err.contains("16384"), "{err}");
     assert!(err.contains("demo.yaml:8:19"), "{err}");
     assert!(!d.join("out").exists());
+}
+
+#[test]
+fn a_large_but_compressible_script_is_compressed_and_builds() {
+    let d = tempdir("compressible");
+    let big: String = (0..700).map(|i| format!("echo 'line {i} of a long user script padding padding'\n")).collect();
+    std::fs::write(d.join("big.sh"), format!("#!/bin/bash\n{big}")).unwrap();
+    std::fs::write(
+        d.join("demo.yaml"),
+        "version: 1\nname: demo\nlifecycle:\n  on_start: big.sh\nnotebooks:\n  instances:\n    - owner: alice\n",
+    )
+    .unwrap();
+    let o = nbsynth(&d, &["build", "--format", "json", "demo.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/demo.template.json")).unwrap()).unwrap();
+    let content = &t["Resources"]["LifecycleDefault"]["Properties"]["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"];
+    let text = content.as_str().expect("a Sub string");
+    assert!(text.contains("gunzip"), "compressed form expected");
+    assert!(text.contains("|${NotebookSecurityGroup.GroupId}|g"), "stack values stay outside the payload");
+    // The review copy is the readable script.
+    let plain = std::fs::read_to_string(d.join("out/demo/demo-default.on-start.sh")).unwrap();
+    assert!(plain.contains("line 699 of a long user script"));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! rendered scripts embedded as `Fn::Base64` (of `Fn::Sub` when the env file needs stack
 //! values), or, in `source: s3://` mode, a loader that fetches the same scripts at boot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -83,7 +83,7 @@ pub fn lower(loaded: &Loaded, names: &Names, t: &mut Template, shared: &Shared) 
                     describe(&owners)
                 ),
                 pointer: script_pointer(&owners, hook, bp),
-                help: Some("shorten the extra script, or use `lifecycle.source: s3://bucket/prefix/` to fetch the scripts at boot".into()),
+                help: Some("even compressed it does not fit; shorten the extra script, or use `lifecycle.source: s3://bucket/prefix/` to fetch the scripts at boot".into()),
             })?;
             props.insert(key.into(), json!([{"Content": content}]));
             files.push(ScriptFile { file, text: script });
@@ -119,33 +119,45 @@ fn script_pointer(owners: &[(usize, String)], hook: &str, bp: &crate::blueprint:
 
 /// The hook's Content: `Fn::Base64` of the script, through `Fn::Sub` when it carries stack
 /// values. In the Sub form every `${` of the script is escaped as `${!` except the env
-/// placeholders. Errs with the worst-case size when it exceeds the limit.
+/// placeholders. A script over the limit is compressed (placeholders kept outside the payload);
+/// errs with the worst-case size when even that does not fit.
 fn content(script: &str, env: &EnvFacts) -> Result<Value, usize> {
-    let placeholders: Vec<&str> = env.lines.iter().flat_map(|(_, v)| crate::cfn::refs::sub_variables(v)).collect();
-    let uses_placeholders = env.lines.iter().any(|(_, v)| v.contains("${") && script.contains(v.as_str()));
-    let resolved_len = if uses_placeholders {
-        let mut len = script.len();
-        for (_, v) in &env.lines {
-            let n = script.matches(v.as_str()).count();
-            let vars = crate::cfn::refs::sub_variables(v).count();
-            len = len + n * vars * PLACEHOLDER_WORST_CASE;
-        }
-        len
-    } else {
-        script.len()
+    let placeholders: BTreeSet<&str> = env
+        .lines
+        .iter()
+        .flat_map(|(_, v)| placeholder_tokens(v))
+        .filter(|p| script.contains(p))
+        .collect();
+    let worst_case = |text: &str| -> usize {
+        let resolved: usize = placeholders
+            .iter()
+            .map(|p| text.matches(p).count() * PLACEHOLDER_WORST_CASE.saturating_sub(p.len()))
+            .sum();
+        (text.len() + resolved).div_ceil(3) * 4
     };
-    let base64_len = resolved_len.div_ceil(3) * 4;
-    if base64_len > MAX_CONTENT_CHARS {
-        return Err(base64_len);
+    let mut text = script.to_string();
+    if worst_case(&text) > MAX_CONTENT_CHARS {
+        let keep: Vec<&str> = placeholders.iter().copied().collect();
+        text = scripts::compress(script, &keep);
+        if worst_case(&text) > MAX_CONTENT_CHARS {
+            return Err(worst_case(&text));
+        }
     }
-    if !uses_placeholders {
-        return Ok(base64(json!(script)));
+    if placeholders.is_empty() {
+        return Ok(base64(json!(text)));
     }
-    let mut escaped = script.replace("${", "${!");
-    for p in placeholders {
-        escaped = escaped.replace(&format!("${{!{p}"), &format!("${{{p}"));
+    let mut escaped = text.replace("${", "${!");
+    for p in &placeholders {
+        escaped = escaped.replace(&p.replacen("${", "${!", 1), p);
     }
     Ok(base64(sub(escaped)))
+}
+
+/// The `${...}` tokens of an env value, as written.
+fn placeholder_tokens(v: &str) -> Vec<&str> {
+    v.match_indices("${")
+        .filter_map(|(i, _)| v[i..].find('}').map(|j| &v[i..i + j + 1]))
+        .collect()
 }
 
 /// The facts a user needs to launch jobs in the same network, as stack values.
@@ -215,10 +227,28 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_counts_stack_values_at_their_worst_case() {
-        let filler = "x".repeat(12_288 - 40);
-        let script = format!("{filler}\nNBSYNTH_VPC_ID=${{Vpc}}\n");
+    fn an_oversized_script_is_compressed_with_stack_values_kept_outside() {
+        // Fits as written, but not once ${Vpc} resolves at its worst case: compressed.
+        let filler = "echo padding padding padding\n".repeat(12_200 / 29);
+        let script = format!("#!/bin/bash\n{filler}cat <<'EOF'\nNBSYNTH_VPC_ID=${{Vpc}}\nEOF\n");
         assert!(script.len().div_ceil(3) * 4 <= MAX_CONTENT_CHARS);
-        assert!(content(&script, &env()).is_err());
+        let v = content(&script, &env()).unwrap();
+        let sub = v["Fn::Base64"]["Fn::Sub"].as_str().unwrap();
+        assert!(sub.len() < script.len() / 4, "compressed: {} bytes", sub.len());
+        assert!(sub.contains("sed -i 's|@NBSYNTH_VALUE_0@|${Vpc}|g'"), "{sub}");
+        assert_eq!(crate::cfn::refs::sub_variables(sub).collect::<Vec<_>>(), vec!["Vpc"]);
+    }
+
+    #[test]
+    fn a_script_that_does_not_fit_even_compressed_is_refused() {
+        // Incompressible: distinct pseudo-random lines.
+        let mut x: u64 = 1;
+        let lines: String = (0..2500)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                format!("echo {x:016x}{:016x}\n", x.rotate_left(17))
+            })
+            .collect();
+        assert!(content(&format!("#!/bin/bash\n{lines}"), &env()).is_err());
     }
 }

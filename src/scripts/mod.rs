@@ -272,18 +272,28 @@ fn base64(data: &[u8]) -> String {
 
 /// A self-extracting form of `script`: gzip (mtime 0, no name, so byte-identical across builds)
 /// in base64 lines of 76, decoded in full before it runs. For hooks over [`MAX_BASE64`].
-pub fn compress(script: &str) -> String {
-    let mut gz = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::best());
-    gz.write_all(script.as_bytes()).expect("writing to memory");
+///
+/// `keep` lists text (CloudFormation `${...}` placeholders) that must stay visible to
+/// `Fn::Sub`: each is replaced in the payload by a token, and a `sed` line outside the payload
+/// puts the resolved value back after decoding. Values must not contain `|`, `&` or `\`
+/// (resource ids and ARNs never do).
+pub fn compress(script: &str, keep: &[&str]) -> String {
+    let mut payload_text = script.to_string();
+    let mut substitutions = Vec::new();
+    for (i, k) in keep.iter().enumerate() {
+        let token = format!("@NBSYNTH_VALUE_{i}@");
+        payload_text = payload_text.replace(k, &token);
+        substitutions.push(vec![token, (*k).to_string()]);
+    }
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    gz.write_all(payload_text.as_bytes()).expect("writing to memory");
     let packed = gz.finish().expect("writing to memory");
     let mut payload = String::new();
     for line in base64(&packed).as_bytes().chunks(76) {
         payload.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
         payload.push('\n');
     }
-    render_template("compressed.sh", context! { payload => payload })
+    render_template("compressed.sh", context! { payload => payload, substitutions => substitutions })
         .expect("the compression template renders with any payload")
 }
 

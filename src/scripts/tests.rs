@@ -151,7 +151,7 @@ fn every_rendered_script_is_shellcheck_clean() {
         "s3 loader",
         &s3_loader("s3://acme-lcc/research/", "on-start.sh"),
     );
-    shellcheck("compressed", &compress(&render(&full()).unwrap().on_start));
+    shellcheck("compressed", &compress(&render(&full()).unwrap().on_start, &[]));
 }
 
 #[test]
@@ -264,8 +264,8 @@ fn base64_matches_the_standard() {
 #[test]
 fn compression_is_deterministic_and_round_trips() {
     let script = render(&full()).unwrap().on_start;
-    let packed = compress(&script);
-    assert_eq!(packed, compress(&script));
+    let packed = compress(&script, &[]);
+    assert_eq!(packed, compress(&script, &[]));
     let payload: String = packed
         .split("<<'EOF' | gunzip >\"$t\"\n")
         .nth(1)
@@ -304,7 +304,7 @@ fn sizes() {
             ("on-create", r.on_create.as_ref()),
         ] {
             if let Some(s) = s {
-                let packed = compress(s);
+                let packed = compress(s, &[]);
                 println!(
                     "{name} {hook}: {} bytes, {} base64; compressed {} bytes, {} base64",
                     s.len(),
@@ -331,7 +331,7 @@ fn the_compressed_form_runs_the_script_or_nothing() {
             .output()
             .expect("bash is required")
     };
-    let packed = compress("#!/bin/bash\necho \"ran in ${NBSYNTH_ROOT:-}\"\nexit 3\n");
+    let packed = compress("#!/bin/bash\necho \"ran in ${NBSYNTH_ROOT:-}\"\nexit 3\n", &[]);
     let out = run(&packed);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ran in /sandbox\n");
