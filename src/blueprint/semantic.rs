@@ -228,10 +228,8 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
             }
             out.push(d.help("`nbsynth rules` lists the rules"));
         }
-        if let Some(o) = &w.owner {
-            if !owners.contains(o) {
-                out.push(owner_error(file, val(&format!("/waivers/{i}/owner")), o, &owners, "E0208"));
-            }
+        if let Some(o) = w.owner.as_ref().filter(|o| !owners.contains(o)) {
+            out.push(owner_error(file, val(&format!("/waivers/{i}/owner")), o, &owners, "E0208"));
         }
     }
 

@@ -28,6 +28,8 @@ pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 impl SourceFile {
     /// Reads a file, refusing directories, oversized files and text that is not UTF-8.
+    // One diagnostic per file read, on the error path only: not worth a box in the signature.
+    #[allow(clippy::result_large_err)]
     pub fn read(path: &Path) -> Result<SourceFile, Diagnostic> {
         // No span to point at: the message names the file.
         let shown = path.display();

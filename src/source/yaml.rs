@@ -175,25 +175,24 @@ fn syntax_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
             .help(format!("close the {what} with `{close}` on line {line}"));
         }
     }
-    if info.contains("simple key") || info.contains("could not find expected ':'") {
-        if let Some(colon) = colon_without_space(&text[..at]) {
-            let line_start = text[..colon].rfind('\n').map_or(0, |i| i + 1);
-            let line_end = text[colon..].find('\n').map_or(text.len(), |i| colon + i);
-            let fixed = format!(
-                "{}: {}",
-                &text[line_start..colon],
-                &text[colon + 1..line_end]
-            );
-            return error(
-                "a key needs a space after its colon".into(),
-                Span {
-                    start: colon,
-                    end: colon + 1,
-                },
-                "no space after `:`",
-            )
-            .help(format!("write `{}`", fixed.trim()));
-        }
+    let missing_colon = info.contains("simple key") || info.contains("could not find expected ':'");
+    if let Some(colon) = colon_without_space(&text[..at]).filter(|_| missing_colon) {
+        let line_start = text[..colon].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[colon..].find('\n').map_or(text.len(), |i| colon + i);
+        let fixed = format!(
+            "{}: {}",
+            &text[line_start..colon],
+            &text[colon + 1..line_end]
+        );
+        return error(
+            "a key needs a space after its colon".into(),
+            Span {
+                start: colon,
+                end: colon + 1,
+            },
+            "no space after `:`",
+        )
+        .help(format!("write `{}`", fixed.trim()));
     }
     if info.contains("duplicated key") {
         let key = duplicated_key(text, at);
