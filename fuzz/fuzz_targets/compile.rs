@@ -22,8 +22,22 @@ fn nbsynth_fuzz_check(text: &str) {
     // looked up there and are never found, so the run reads nothing from disk.
     let file = SourceFile::from_text("/nonexistent-nbsynth-fuzz/blueprint.yaml", text);
     let rule_ids = nbsynth::policy::rule_ids();
-    let Ok(loaded) = blueprint::load_source(file, &rule_ids) else {
-        return;
+    let loaded = match blueprint::load_source(file, &rule_ids) {
+        Ok(loaded) => loaded,
+        Err(invalid) => {
+            // What the user sees must render too: spans inside the text, JSON for tools.
+            let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+            nbsynth::source::diagnostic::render(
+                &mut out,
+                invalid.file.as_ref(),
+                &invalid.diagnostics,
+            )
+            .expect("diagnostics render");
+            for d in &invalid.diagnostics {
+                let _ = nbsynth::source::diagnostic::to_json(invalid.file.as_ref(), d);
+            }
+            return;
+        }
     };
     let Ok(lowered) = nbsynth::lower::lower(&loaded) else {
         return;

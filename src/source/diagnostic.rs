@@ -97,9 +97,9 @@ pub fn render(
         }
         .with_code(d.code)
         .with_message(&d.message);
-        match (id, d.span) {
-            (Some(id), Some(span)) => {
-                let mut label = Label::primary(id, span.start..span.end.max(span.start));
+        match (id, d.span, file) {
+            (Some(id), Some(span), Some(f)) => {
+                let mut label = Label::primary(id, clamp(&f.text, span));
                 if let Some(text) = &d.label {
                     label = label.with_message(text);
                 }
@@ -125,6 +125,19 @@ pub fn render(
         term::emit_to_write_style(out, &config, &files, &cs).map_err(std::io::Error::other)?;
     }
     Ok(())
+}
+
+/// A span the renderer can slice: inside the text, on character boundaries, never reversed.
+fn clamp(text: &str, span: Span) -> std::ops::Range<usize> {
+    let floor = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = floor(span.start);
+    start..floor(span.end).max(start)
 }
 
 /// One JSON object per diagnostic, with 1-based line and column, for tools.
