@@ -46,6 +46,9 @@ pub struct Args {
     pub timings: bool,
 }
 
+/// Turns a JSON pointer into a (line, column) of one checked file.
+type Locator<'a> = dyn Fn(&str) -> Option<(usize, usize)> + 'a;
+
 struct Checked {
     file: SourceFile,
     spans: Spans,
@@ -125,11 +128,11 @@ pub fn run(args: &Args) -> Outcome {
 }
 
 fn print(args: &Args, checked: &[Checked]) {
-    let locators: Vec<Box<dyn Fn(&str) -> Option<(usize, usize)> + '_>> = checked
+    let locators: Vec<Box<Locator>> = checked
         .iter()
         .map(|c| {
             Box::new(move |pointer: &str| Some(c.file.line_col(c.spans.key(pointer).start)))
-                as Box<dyn Fn(&str) -> Option<(usize, usize)>>
+                as Box<Locator>
         })
         .collect();
     let names: Vec<String> = checked.iter().map(|c| c.file.name()).collect();

@@ -22,6 +22,8 @@ use super::Error;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GuardFailure {
     pub rule: String,
+    /// Index of the data document it failed on.
+    pub document: usize,
     pub resource: Option<String>,
     /// JSON pointer into the template of the value that failed (for the source position).
     pub pointer: String,
@@ -45,26 +47,69 @@ pub(crate) fn types_named(source: &str) -> Vec<&str> {
     out.into_iter().collect()
 }
 
-/// One payload per resource of the given types: `{"Resources": {"<id>": {...}}}`, written
-/// without cloning anything. One document per resource lets cfn-guard report each rule's
-/// status (compliant / not applicable / not compliant) per resource, which the review needs.
-pub(crate) fn payloads<'t>(
+/// The words of a rule text: every key a rule can look at is one of them.
+pub(crate) fn words(source: &str) -> BTreeSet<&str> {
+    source
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// A resource as cfn-guard needs to see it: its Type and the parts of its Properties whose keys
+/// the rules name. Intrinsic functions are kept whole. Two resources with the same view get the
+/// same verdicts, which is what lets [`documents`] evaluate each distinct view once.
+fn view(v: &Value, keep: &BTreeSet<&str>) -> Value {
+    match v {
+        Value::Object(m) if super::schema::is_intrinsic(v) => Value::Object(m.clone()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| keep.contains(k.as_str()))
+                .map(|(k, c)| (k.clone(), view(c, keep)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|c| view(c, keep)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The logical id the documents use; failures are re-attributed to each resource with that view.
+pub(crate) const PLACEHOLDER: &str = "R";
+
+/// The distinct documents cfn-guard evaluates for the resources of `types`, each with the
+/// resources that share it. A document is `{"Resources": {"R": {"Type": .., "Properties": view}}}`:
+/// one resource per document so cfn-guard reports a status per rule and resource, and only the
+/// keys the rules name so the 100 notebooks of 100 owners are one or a few documents, not 100.
+pub(crate) fn documents<'t>(
     resources: &'t Map<String, Value>,
     types: &BTreeSet<&str>,
-) -> Vec<(&'t str, String)> {
-    let mut out = Vec::new();
+    keep: &BTreeSet<&str>,
+) -> Vec<(String, Vec<&'t str>)> {
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out: Vec<(String, Vec<&'t str>)> = Vec::new();
     for (id, r) in resources {
         let t = r.get("Type").and_then(Value::as_str).unwrap_or("");
         if !types.contains(t) {
             continue;
         }
-        let mut doc = String::with_capacity(1024);
-        doc.push_str("{\"Resources\":{");
-        doc.push_str(&serde_json::to_string(id).expect("a string serialises"));
-        doc.push(':');
-        doc.push_str(&serde_json::to_string(r).expect("a JSON value serialises"));
+        let props = r.get("Properties").map(|p| view(p, keep));
+        let mut resource = Map::new();
+        resource.insert("Type".into(), Value::String(t.to_string()));
+        if let Some(p) = props {
+            resource.insert("Properties".into(), p);
+        }
+        let mut doc = String::with_capacity(512);
+        doc.push_str("{\"Resources\":{\"");
+        doc.push_str(PLACEHOLDER);
+        doc.push_str("\":");
+        doc.push_str(&serde_json::to_string(&resource).expect("a JSON value serialises"));
         doc.push_str("}}");
-        out.push((id.as_str(), doc));
+        match index.get(&doc) {
+            Some(&i) => out[i].1.push(id),
+            None => {
+                index.insert(doc.clone(), out.len());
+                out.push((doc, vec![id]));
+            }
+        }
     }
     out
 }
@@ -154,6 +199,7 @@ fn outcome(report: &Value) -> Outcome {
                 };
                 out.failures.push(GuardFailure {
                     rule: name.clone(),
+                    document: index,
                     resource,
                     pointer,
                     message,
@@ -177,15 +223,15 @@ fn collect(v: &Value, message: Option<&str>, per: &mut PerResource) {
                 .map(str::trim)
                 .filter(|s| !s.is_empty());
             let message = own.or(message);
-            if let Some(Value::String(path)) = m.get("path") {
-                if let Some(id) = resource_of(path) {
-                    let entry = per.entry(Some(id.to_string())).or_default();
-                    if path.len() > entry.0.len() {
-                        entry.0 = path.clone();
-                    }
-                    if let Some(msg) = message {
-                        entry.1.insert(msg.to_string());
-                    }
+            if let Some(Value::String(path)) = m.get("path")
+                && let Some(id) = resource_of(path)
+            {
+                let entry = per.entry(Some(id.to_string())).or_default();
+                if path.len() > entry.0.len() {
+                    entry.0 = path.clone();
+                }
+                if let Some(msg) = message {
+                    entry.1.insert(msg.to_string());
                 }
             }
             for (k, child) in m {
@@ -218,18 +264,33 @@ mod tests {
     }
 
     #[test]
-    fn payloads_keep_only_the_named_types() {
-        let t: Value =
-            serde_json::json!({"A": {"Type": "X::Y::Z"}, "B": {"Type": "AWS::EC2::VPC"}});
+    fn documents_keep_named_types_and_keys_and_share_equal_views() {
+        let t: Value = serde_json::json!({
+            "A": {"Type": "X::Y::Z"},
+            "B": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16", "Tags": [{"Key": "a"}]}},
+            "C": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16", "Tags": [{"Key": "b"}]}},
+            "D": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": {"Ref": "Cidr"}}}
+        });
         let types = BTreeSet::from(["AWS::EC2::VPC"]);
-        assert_eq!(
-            payloads(t.as_object().unwrap(), &types),
-            vec![(
-                "B",
-                r#"{"Resources":{"B":{"Type":"AWS::EC2::VPC"}}}"#.to_string()
-            )]
+        let docs = documents(
+            t.as_object().unwrap(),
+            &types,
+            &BTreeSet::from(["CidrBlock"]),
         );
-        assert!(payloads(t.as_object().unwrap(), &BTreeSet::from(["None"])).is_empty());
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0], (r#"{"Resources":{"R":{"Type":"AWS::EC2::VPC","Properties":{"CidrBlock":"10.0.0.0/16"}}}}"#.to_string(), vec!["B", "C"]));
+        assert_eq!(
+            docs[1].0,
+            r#"{"Resources":{"R":{"Type":"AWS::EC2::VPC","Properties":{"CidrBlock":{"Ref":"Cidr"}}}}}"#
+        );
+        assert!(
+            documents(
+                t.as_object().unwrap(),
+                &BTreeSet::from(["None"]),
+                &BTreeSet::new()
+            )
+            .is_empty()
+        );
     }
 
     #[test]

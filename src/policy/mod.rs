@@ -367,11 +367,6 @@ fn run_job(
             let types: BTreeSet<&str> =
                 rules.iter().flat_map(|r| r.types.iter().copied()).collect();
             let mut sink = Sink::default();
-            let docs = guard::payloads(resources, &types);
-            if docs.is_empty() {
-                return Ok((sink, name));
-            }
-            let data: Vec<&str> = docs.iter().map(|(_, d)| d.as_str()).collect();
             let sources: Vec<&str> = rules
                 .iter()
                 .map(|r| {
@@ -382,6 +377,12 @@ fn run_job(
                     }
                 })
                 .collect();
+            let keep: BTreeSet<&str> = sources.iter().flat_map(|s| guard::words(s)).collect();
+            let docs = guard::documents(resources, &types, &keep);
+            if docs.is_empty() {
+                return Ok((sink, name));
+            }
+            let data: Vec<&str> = docs.iter().map(|(d, _)| d.as_str()).collect();
             let rule_named = |id: &str| {
                 rules
                     .iter()
@@ -390,20 +391,20 @@ fn run_job(
             };
             let outcome = guard::run(&sources, &data)?;
             for (rule, index) in outcome.not_applicable {
-                sink.not_applicable
-                    .insert((rule_named(&rule)?.id, docs[index].0.to_string()));
+                let rule = rule_named(&rule)?;
+                for id in &docs[index].1 {
+                    sink.not_applicable.insert((rule.id, id.to_string()));
+                }
             }
+            let placeholder = format!("/Resources/{}", guard::PLACEHOLDER);
             for f in outcome.failures {
                 let rule = rule_named(&f.rule)?;
-                let pointer = if f.pointer.is_empty() {
-                    f.resource.as_ref().map_or_else(String::new, |id| {
-                        format!("/Resources/{}", source_escape(id))
-                    })
-                } else {
-                    f.pointer
-                };
-                sink.failures
-                    .push((rule.id, f.resource, pointer, f.message));
+                let rest = f.pointer.strip_prefix(&placeholder).unwrap_or("");
+                for id in &docs[f.document].1 {
+                    let pointer = format!("/Resources/{}{rest}", source_escape(id));
+                    sink.failures
+                        .push((rule.id, Some(id.to_string()), pointer, f.message.clone()));
+                }
             }
             Ok((sink, name))
         }

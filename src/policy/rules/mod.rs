@@ -118,7 +118,7 @@ pub fn target(v: &Value) -> Option<(&str, Option<&str>)> {
 /// alphabet, padding and length; `None` if the text is not base64.
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
-    if bytes.is_empty() || bytes.len() % 4 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> {

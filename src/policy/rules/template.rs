@@ -5,47 +5,72 @@ use serde_json::Value;
 
 use crate::policy::Ctx;
 
-/// Every string in resources' Properties and in Outputs, with its pointer and owning resource.
-fn strings(ctx: &Ctx) -> Vec<(Option<String>, String, String)> {
-    let mut out = Vec::new();
+/// Calls `judge` on every string in resources' Properties and in Outputs; a `Some(message)`
+/// becomes a failure at that string. Pointers are only built for failures: most strings pass.
+fn scan(ctx: &mut Ctx, judge: impl Fn(&[&str], &str) -> Option<String>) {
+    let mut hits: Vec<(Option<&str>, String, String)> = Vec::new();
+    let mut path: Vec<&str> = Vec::with_capacity(16);
     for (id, r) in ctx.resources {
         if let Some(p) = r.get("Properties") {
-            let base = format!(
-                "/Resources/{}/Properties",
-                crate::source::yaml::escape_pointer(id)
-            );
-            walk(p, &base, &mut |ptr, s| {
-                out.push((Some(id.clone()), ptr, s.to_string()))
+            path.clear();
+            path.extend(["Resources", id.as_str(), "Properties"]);
+            walk(p, &mut path, &mut |path, s| {
+                if let Some(m) = judge(path, s) {
+                    hits.push((Some(id.as_str()), pointer(path), m));
+                }
             });
         }
     }
     if let Some(outputs) = ctx.template.get("Outputs") {
-        walk(outputs, "/Outputs", &mut |ptr, s| {
-            out.push((None, ptr, s.to_string()))
+        path.clear();
+        path.push("Outputs");
+        walk(outputs, &mut path, &mut |path, s| {
+            if let Some(m) = judge(path, s) {
+                hits.push((None, pointer(path), m));
+            }
         });
     }
-    out
+    for (resource, at, message) in hits {
+        ctx.fail(resource, &at, message);
+    }
 }
 
-fn walk(v: &Value, pointer: &str, f: &mut impl FnMut(String, &str)) {
+fn pointer(path: &[&str]) -> String {
+    path.iter()
+        .map(|p| format!("/{}", crate::source::yaml::escape_pointer(p)))
+        .collect()
+}
+
+fn walk<'v>(v: &'v Value, path: &mut Vec<&'v str>, f: &mut impl FnMut(&[&str], &str)) {
     match v {
-        Value::String(s) => f(pointer.to_string(), s),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .for_each(|(i, c)| walk(c, &format!("{pointer}/{i}"), f)),
+        Value::String(s) => f(path, s),
+        Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                // Array indexes are rare in hits; keep them as text only when walking into one.
+                let idx: &'v str = INDEXES.get(i).copied().unwrap_or("*");
+                path.push(idx);
+                walk(c, path, f);
+                path.pop();
+            }
+        }
         Value::Object(m) => {
             for (k, c) in m {
-                walk(
-                    c,
-                    &format!("{pointer}/{}", crate::source::yaml::escape_pointer(k)),
-                    f,
-                );
+                path.push(k);
+                walk(c, path, f);
+                path.pop();
             }
         }
         _ => {}
     }
 }
+
+/// Static index names, so the path can borrow them (lists in templates are short).
+const INDEXES: [&str; 64] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32",
+    "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48",
+    "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63",
+];
 
 /// The fields of each ARN inside a string: (partition, service, region, account). A `${...}`
 /// stands for one field (its `::` is not a separator).
@@ -78,23 +103,21 @@ fn arns(s: &str) -> Vec<[String; 4]> {
 
 /// TEMPLATE_NO_HARDCODED_PARTITION
 pub fn no_hardcoded_partition(ctx: &mut Ctx) {
-    for (res, pointer, s) in strings(ctx) {
-        if let Some(a) = arns(&s).into_iter().find(|a| {
+    scan(ctx, |_, s| {
+        if !s.contains("arn:") {
+            return None;
+        }
+        let a = arns(s).into_iter().find(|a| {
             matches!(
                 a[0].as_str(),
                 "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
             )
-        }) {
-            ctx.fail(
-                res.as_deref(),
-                &pointer,
-                format!(
-                    "hard-coded partition `arn:{}:`; use arn:${{AWS::Partition}}: in a Fn::Sub",
-                    a[0]
-                ),
-            );
-        }
-    }
+        })?;
+        Some(format!(
+            "hard-coded partition `arn:{}:`; use arn:${{AWS::Partition}}: in a Fn::Sub",
+            a[0]
+        ))
+    });
 }
 
 fn account_id(s: &str) -> bool {
@@ -103,15 +126,11 @@ fn account_id(s: &str) -> bool {
 
 /// TEMPLATE_NO_HARDCODED_ACCOUNT
 pub fn no_hardcoded_account(ctx: &mut Ctx) {
-    for (res, pointer, s) in strings(ctx) {
-        if account_id(s.trim()) || arns(&s).iter().any(|a| account_id(&a[3])) {
-            ctx.fail(
-                res.as_deref(),
-                &pointer,
-                "hard-coded 12-digit account id; use ${AWS::AccountId}",
-            );
-        }
-    }
+    scan(ctx, |_, s| {
+        let hit = account_id(s.trim())
+            || (s.contains("arn:") && arns(s).iter().any(|a| account_id(&a[3])));
+        hit.then(|| "hard-coded 12-digit account id; use ${AWS::AccountId}".to_string())
+    });
 }
 
 const AREAS: &[&str] = &["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn"];
@@ -149,23 +168,17 @@ fn region_like(token: &str) -> bool {
 /// TEMPLATE_NO_HARDCODED_REGION. A Git URL names where a repository lives, not where the stack
 /// runs, so `AWS::SageMaker::CodeRepository` URLs are not judged.
 pub fn no_hardcoded_region(ctx: &mut Ctx) {
-    for (res, pointer, s) in strings(ctx) {
-        if pointer.ends_with("/GitConfig/RepositoryUrl") {
-            continue;
+    scan(ctx, |path, s| {
+        if path.ends_with(&["GitConfig", "RepositoryUrl"]) {
+            return None;
         }
-        let found = s
+        let region = s
             .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
-            .find(|t| region_like(t));
-        if let Some(region) = found {
-            ctx.fail(
-                res.as_deref(),
-                &pointer,
-                format!(
-                    "hard-coded region `{region}`; use ${{AWS::Region}} (or Fn::GetAZs for zones)"
-                ),
-            );
-        }
-    }
+            .find(|t| region_like(t))?;
+        Some(format!(
+            "hard-coded region `{region}`; use ${{AWS::Region}} (or Fn::GetAZs for zones)"
+        ))
+    });
 }
 
 /// TEMPLATE_REFERENCES_RESOLVE

@@ -19,11 +19,15 @@ use super::Ctx;
 static COMPILED: LazyLock<Vec<OnceLock<Result<Validator, String>>>> =
     LazyLock::new(|| embedded::SCHEMAS.iter().map(|_| OnceLock::new()).collect());
 
-/// The compiled schema of a type, or `None` when none is vendored.
-fn validator(resource_type: &str) -> Option<&'static Result<Validator, String>> {
-    let i = embedded::SCHEMAS
+fn position(resource_type: &str) -> Option<usize> {
+    embedded::SCHEMAS
         .binary_search_by(|(t, _)| (*t).cmp(resource_type))
-        .ok()?;
+        .ok()
+}
+
+/// The compiled schema of a type (compiled on first use), or `None` when none is vendored.
+fn validator(resource_type: &str) -> Option<&'static Result<Validator, String>> {
+    let i = position(resource_type)?;
     Some(COMPILED[i].get_or_init(|| compile(embedded::SCHEMAS[i].1)))
 }
 
@@ -54,7 +58,7 @@ pub fn type_known(ctx: &mut Ctx) {
     let resources = ctx.resources;
     for (id, r) in resources {
         match r.get("Type") {
-            Some(Value::String(t)) if is_custom(t) || validator(t).is_some() => {}
+            Some(Value::String(t)) if is_custom(t) || position(t).is_some() => {}
             Some(Value::String(t)) if exists(t) => {
                 ctx.not_applicable(id);
                 ctx.notice(
