@@ -1,4 +1,4 @@
-//! The VPC: isolated subnets, one per zone, with route tables that have no route out.
+//! The VPC: isolated subnets, one per zone, sharing a route table that has no route out.
 //! No internet gateway, NAT gateway or egress-only gateway is ever created.
 
 use serde_json::{Value, json};
@@ -28,8 +28,16 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template) -> (Value, Vec<Val
         ),
     );
     let prefix = subnet_prefix(cidr, bp.network.zones);
+    // One route table for every subnet: it holds only the local route and the S3 gateway's,
+    // so per-zone tables would differ in nothing and cost a resource each.
+    let table = t.add(
+        LogicalId::new(&["RouteTable"]),
+        Resource::new(
+            "AWS::EC2::RouteTable",
+            json!({"VpcId": r#ref(&vpc), "Tags": tags(bp, &[("Name", &format!("{}-isolated", names.stack))])}),
+        ),
+    );
     let mut subnets = Vec::new();
-    let mut route_tables = Vec::new();
     for i in 0..usize::from(bp.network.zones) {
         let zone = zone_letter(i);
         let label = format!("{}-isolated-{}", names.stack, zone.to_ascii_lowercase());
@@ -46,13 +54,6 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template) -> (Value, Vec<Val
                 }),
             ),
         );
-        let table = t.add(
-            LogicalId::new(&[format!("RouteTable{zone}")]),
-            Resource::new(
-                "AWS::EC2::RouteTable",
-                json!({"VpcId": r#ref(&vpc), "Tags": tags(bp, &[("Name", &label)])}),
-            ),
-        );
         t.add(
             LogicalId::new(&[format!("RouteTableAssociation{zone}")]),
             Resource::new(
@@ -61,7 +62,6 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template) -> (Value, Vec<Val
             ),
         );
         subnets.push(r#ref(&subnet));
-        route_tables.push(r#ref(&table));
     }
-    (r#ref(&vpc), subnets, route_tables)
+    (r#ref(&vpc), subnets, vec![r#ref(&table)])
 }
