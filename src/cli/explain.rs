@@ -44,7 +44,9 @@ pub fn run(args: &Args) -> Outcome {
             if !hint.is_empty() {
                 msg.push_str(&format!("; did you mean {}?", hint.join(", ")));
             }
-            eprintln!("{msg}\n`nbsynth rules` lists every rule; `nbsynth schema` describes every key");
+            eprintln!(
+                "{msg}\n`nbsynth rules` lists every rule; `nbsynth schema` describes every key"
+            );
             Outcome::BadInput
         }
     }
