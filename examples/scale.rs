@@ -39,7 +39,7 @@ fn main() {
                 .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
             stages[0].1.push(t.elapsed());
             let t = Instant::now();
-            let lowered = nbsynth::lower::lower(&loaded).expect("lowers");
+            let lowered = nbsynth::lower::lower(&loaded, Default::default()).expect("lowers");
             let json = lowered.template.to_json();
             stages[1].1.push(t.elapsed());
             resources = lowered.template.resources.len();

@@ -32,14 +32,21 @@ pub struct Compiled {
     pub review: policy::Review,
     pub resources: usize,
     pub timings: Timings,
+    /// Template size, and whether the lifecycle hooks were compressed to fit it inline.
+    pub template_bytes: usize,
+    pub compressed_for_size: bool,
 }
+
+/// The largest template `aws cloudformation deploy --template-file` sends inline; larger ones
+/// need `--s3-bucket`.
+pub const INLINE_TEMPLATE_BYTES: usize = 51_200;
 
 #[derive(Debug)]
 pub enum Failure {
     /// The blueprint is invalid (exit 2).
     Invalid(Invalid),
     /// Rules failed that are not waived (exit 1): nothing is written.
-    Findings { name: String, review: policy::Review },
+    Findings { name: String, review: Box<policy::Review> },
 }
 
 fn invalid(file: &SourceFile, d: Diagnostic) -> Failure {
@@ -52,8 +59,59 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
     let rule_ids: Vec<String> = policy::rule_ids();
     let loaded = blueprint::load(path, &rule_ids).map_err(Failure::Invalid)?;
     timings.lap("load+validate", &mut t0);
+    let mut stage = lower_review_emit(&loaded, lower::Options::default(), format, &mut timings)?;
+    // Over the inline limit, compressed hooks may bring the template under it, so that the
+    // plain `aws cloudformation deploy --template-file` works; the plain scripts stay in out/.
+    let mut compressed_for_size = false;
+    let script_bytes: usize = stage.lowered.scripts.iter().map(|s| s.text.len()).sum();
+    if stage.text.len() > INLINE_TEMPLATE_BYTES && stage.text.len() < INLINE_TEMPLATE_BYTES + script_bytes / 2 {
+        let options = lower::Options { compress_scripts: true };
+        let smaller = lower_review_emit(&loaded, options, format, &mut timings)?;
+        if smaller.text.len() <= INLINE_TEMPLATE_BYTES {
+            stage = smaller;
+            compressed_for_size = true;
+        }
+    }
+    let Stage { lowered, review, text } = stage;
+    let name = loaded.blueprint.name.clone();
+    let scripts_dir = out_dir.join(&name);
+    let template_bytes = text.len();
+    let mut files = vec![
+        Planned { path: out_dir.join(format!("{name}.template.{}", format.extension())), text },
+        Planned { path: out_dir.join(format!("{name}.review.md")), text: policy::render_markdown(&review, &name) },
+    ];
+    for s in &lowered.scripts {
+        files.push(Planned { path: scripts_dir.join(&s.file), text: s.text.clone() });
+    }
+    timings.lap("files", &mut t0);
+    Ok(Compiled {
+        name,
+        files,
+        scripts_dir,
+        review,
+        resources: lowered.template.resources.len(),
+        timings,
+        template_bytes,
+        compressed_for_size,
+    })
+}
+
+struct Stage {
+    lowered: lower::Lowered,
+    review: policy::Review,
+    text: String,
+}
+
+/// Lower, check references and limits, review, emit.
+fn lower_review_emit(
+    loaded: &blueprint::Loaded,
+    options: lower::Options,
+    format: Format,
+    timings: &mut Timings,
+) -> Result<Stage, Failure> {
+    let mut t0 = Instant::now();
     let file = &loaded.file;
-    let lowered = lower::lower(&loaded).map_err(|e| {
+    let lowered = lower::lower(loaded, options).map_err(|e| {
         let mut d = Diagnostic::error("E0301", e.message).at(file, loaded.spans.value(&e.pointer));
         if let Some(h) = e.help {
             d = d.help(h);
@@ -65,63 +123,54 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
 
     let dangling = cfn::refs::check(&json);
     assert!(dangling.is_empty(), "lowering produced dangling references: {dangling:?}");
-    let resources = lowered.template.resources.len();
-    let whole = crate::source::Span { start: 0, end: file.text.len().min(1) };
-    if resources > cfn::MAX_RESOURCES {
-        return Err(invalid(
+    let limit = |what: &str, count: usize, max: usize| {
+        invalid(
             file,
-            Diagnostic::error(
-                "E0302",
-                format!("the template would have {resources} resources; CloudFormation allows {}", cfn::MAX_RESOURCES),
-            )
-            .at(file, loaded.spans.key("/notebooks/instances"))
-            .help(format!(
-                "{} owners need about {} resources each; split the owners over several blueprints (nested stacks are planned)",
-                lowered.owner_resources.len(),
-                lowered.owner_resources.values().next().map_or(0, Vec::len)
-            )),
-        ));
+            Diagnostic::error("E0302", format!("the template would have {count} {what}; CloudFormation allows {max}"))
+                .at(file, loaded.spans.key("/notebooks/instances"))
+                .help(format!(
+                    "{} owners need {} resources each besides the shared ones; split the owners over several blueprints (nested stacks are planned)",
+                    lowered.owner_resources.len(),
+                    lowered.owner_resources.values().next().map_or(0, Vec::len)
+                )),
+        )
+    };
+    let resources = lowered.template.resources.len();
+    if resources > cfn::MAX_RESOURCES {
+        return Err(limit("resources", resources, cfn::MAX_RESOURCES));
     }
     if lowered.template.outputs.len() > cfn::MAX_OUTPUTS {
-        return Err(invalid(
-            file,
-            Diagnostic::error(
-                "E0302",
-                format!("the template would have {} outputs; CloudFormation allows {}", lowered.template.outputs.len(), cfn::MAX_OUTPUTS),
-            )
-            .at(file, loaded.spans.key("/notebooks/instances"))
-            .help("split the owners over several blueprints"),
-        ));
+        return Err(limit("outputs", lowered.template.outputs.len(), cfn::MAX_OUTPUTS));
     }
 
-    let review = policy::review(&json, &policy::Options::default())
-        .map_err(|e| invalid(file, Diagnostic::error("E0303", format!("the review could not run: {}", e.0)).at(file, whole)))?;
+    let review = policy::review(&json, &policy::Options::default()).map_err(|e| {
+        let whole = crate::source::Span { start: 0, end: file.text.len().min(1) };
+        invalid(file, Diagnostic::error("E0303", format!("the review could not run: {}", e.0)).at(file, whole))
+    })?;
     timings.lap("review", &mut t0);
-    let name = loaded.blueprint.name.clone();
     if review.failed() {
-        return Err(Failure::Findings { name, review });
+        return Err(Failure::Findings { name: loaded.blueprint.name.clone(), review: Box::new(review) });
+    }
+    let unused: Vec<Diagnostic> = review
+        .unused_waivers()
+        .into_iter()
+        .map(|w| {
+            let at = loaded.blueprint.waivers.iter().position(|b| b.rule == w.rule && b.reason == w.reason);
+            let pointer = at.map_or(String::from("/waivers"), |i| format!("/waivers/{i}"));
+            Diagnostic::error("E0216", format!("the waiver of {} matches nothing", w.rule))
+                .at(file, loaded.spans.value(&pointer))
+                .label("this rule passes on every resource the waiver covers")
+                .help("remove the waiver: a stale exception hides the next real one")
+        })
+        .collect();
+    if !unused.is_empty() {
+        return Err(Failure::Invalid(Invalid { file: Some(file.clone()), diagnostics: unused }));
     }
 
     let text = cfn::emit::to_text(&json, format);
     if text.len() > cfn::MAX_TEMPLATE_BYTES {
-        return Err(invalid(
-            file,
-            Diagnostic::error(
-                "E0302",
-                format!("the template would be {} bytes; CloudFormation allows {} (uploaded through S3)", text.len(), cfn::MAX_TEMPLATE_BYTES),
-            )
-            .at(file, loaded.spans.key("/notebooks/instances"))
-            .help("split the owners over several blueprints"),
-        ));
-    }
-    let scripts_dir = out_dir.join(&name);
-    let mut files = vec![
-        Planned { path: out_dir.join(format!("{name}.template.{}", format.extension())), text },
-        Planned { path: out_dir.join(format!("{name}.review.md")), text: policy::render_markdown(&review, &name) },
-    ];
-    for s in &lowered.scripts {
-        files.push(Planned { path: scripts_dir.join(&s.file), text: s.text.clone() });
+        return Err(limit("bytes", text.len(), cfn::MAX_TEMPLATE_BYTES));
     }
     timings.lap("emit", &mut t0);
-    Ok(Compiled { name, files, scripts_dir, review, resources, timings })
+    Ok(Stage { lowered, review, text })
 }

@@ -183,3 +183,68 @@ fn too_many_owners_is_refused_naming_the_limit() {
     assert!(err.contains("resources; CloudFormation allows 500"), "{err}");
     assert!(!d.join("out").exists());
 }
+
+#[test]
+fn a_waiver_that_matches_nothing_is_an_error() {
+    let d = tempdir("unused-waiver");
+    std::fs::write(
+        d.join("demo.yaml"),
+        "version: 1\nname: demo\nnotebooks:\n  instances:\n    - owner: alice\nwaivers:\n  - rule: NOTEBOOK_ROOT_ACCESS_DISABLED\n    owner: alice\n    reason: left over from an old experiment\n",
+    )
+    .unwrap();
+    let o = nbsynth(&d, &["build", "demo.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the waiver of NOTEBOOK_ROOT_ACCESS_DISABLED matches nothing"), "{err}");
+    assert!(err.contains("demo.yaml:7:5"), "{err}");
+    assert!(!d.join("out").exists());
+}
+
+#[test]
+fn root_access_without_a_waiver_fails_the_review_and_writes_nothing() {
+    let d = tempdir("root");
+    std::fs::write(
+        d.join("demo.yaml"),
+        "version: 1\nname: demo\nlifecycle:\n  root_access: true\nnotebooks:\n  instances:\n    - owner: alice\n",
+    )
+    .unwrap();
+    let o = nbsynth(&d, &["build", "demo.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("NOTEBOOK_ROOT_ACCESS_DISABLED") && err.contains("AliceNotebook"), "{err}");
+    assert!(!d.join("out").exists());
+}
+
+#[test]
+fn access_principals_pin_the_stack_to_their_account() {
+    let d = tempdir("principals");
+    let bp = |principals: &str| {
+        format!("version: 1\nname: demo\nnotebooks:\n  instances:\n    - owner: alice\n    - owner: bob\naccess:\n  source_cidrs: [203.0.113.0/24]\n  principals:\n{principals}")
+    };
+    std::fs::write(
+        d.join("one.yaml"),
+        bp("    alice: arn:aws:iam::111122223333:role/alice\n    bob: arn:aws:iam::111122223333:user/bob\n"),
+    )
+    .unwrap();
+    let o = nbsynth(&d, &["build", "--format", "json", "one.yaml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/demo.template.json")).unwrap()).unwrap();
+    assert_eq!(
+        t["Rules"]["PrincipalsAccount"]["Assertions"][0]["Assert"],
+        serde_json::json!({"Fn::Equals": [{"Ref": "AWS::AccountId"}, "111122223333"]})
+    );
+    assert_eq!(t["Resources"]["AliceAccess"]["Properties"]["Roles"], serde_json::json!(["alice"]));
+    assert_eq!(t["Resources"]["BobAccess"]["Properties"]["Users"], serde_json::json!(["bob"]));
+
+    std::fs::write(
+        d.join("two.yaml"),
+        bp("    alice: arn:aws:iam::111122223333:role/alice\n    bob: arn:aws:iam::444455556666:role/bob\n"),
+    )
+    .unwrap();
+    let o = nbsynth(&d, &["build", "--out", "two", "two.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("accounts 111122223333 and 444455556666"), "{err}");
+    assert!(!d.join("two").exists());
+}

@@ -35,7 +35,7 @@ fn compile(text: &str) {
             return;
         }
     };
-    let Ok(lowered) = nbsynth::lower::lower(&loaded) else {
+    let Ok(lowered) = nbsynth::lower::lower(&loaded, Default::default()) else {
         return;
     };
     let json = lowered.template.to_json();

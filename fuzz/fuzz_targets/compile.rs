@@ -39,7 +39,7 @@ fn nbsynth_fuzz_check(text: &str) {
             return;
         }
     };
-    let Ok(lowered) = nbsynth::lower::lower(&loaded) else {
+    let Ok(lowered) = nbsynth::lower::lower(&loaded, Default::default()) else {
         return;
     };
     let json = lowered.template.to_json();

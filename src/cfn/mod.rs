@@ -103,6 +103,8 @@ pub struct Template {
     pub description: Option<String>,
     pub metadata: Option<Value>,
     pub parameters: BTreeMap<String, Value>,
+    /// Assertions CloudFormation checks before it changes anything.
+    pub rules: BTreeMap<String, Value>,
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<LogicalId, Resource>,
     pub outputs: BTreeMap<LogicalId, Output>,
@@ -133,6 +135,9 @@ impl Template {
         }
         if !self.parameters.is_empty() {
             top.insert("Parameters".into(), json!(self.parameters));
+        }
+        if !self.rules.is_empty() {
+            top.insert("Rules".into(), json!(self.rules));
         }
         if !self.conditions.is_empty() {
             top.insert("Conditions".into(), json!(self.conditions));

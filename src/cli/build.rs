@@ -108,6 +108,20 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
             }
         }
     }
+    if !args.quiet && compiled.compressed_for_size {
+        println!(
+            "  note: lifecycle scripts compressed to keep the template under {} bytes (readable copies: {})",
+            crate::pipeline::INLINE_TEMPLATE_BYTES,
+            compiled.scripts_dir.display()
+        );
+    }
+    if !args.quiet && compiled.template_bytes > crate::pipeline::INLINE_TEMPLATE_BYTES {
+        println!(
+            "  note: the template is {} bytes, over the {} that `aws cloudformation deploy --template-file` sends inline: add `--s3-bucket BUCKET`",
+            compiled.template_bytes,
+            crate::pipeline::INLINE_TEMPLATE_BYTES
+        );
+    }
     if args.timings {
         for (stage, d) in &compiled.timings.0 {
             eprintln!("{stage:>14}: {:8.2} ms", d.as_secs_f64() * 1000.0);

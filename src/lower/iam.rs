@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::Shared;
+use super::{LowerError, Shared};
 use super::naming::{ACCESS, Names, PERMISSIONS, ROLE, tags};
 use crate::blueprint::Blueprint;
 use crate::blueprint::model::Source;
@@ -178,7 +178,14 @@ pub fn lower_roles(bp: &Blueprint, names: &Names, t: &mut Template) -> Roles {
     roles
 }
 
-pub fn lower_policies(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared, roles: &Roles) {
+pub fn lower_policies(
+    bp: &Blueprint,
+    names: &Names,
+    t: &mut Template,
+    shared: &Shared,
+    roles: &Roles,
+) -> Result<(), LowerError> {
+    principals_account(bp, t)?;
     for inst in &bp.notebooks.instances {
         let owner = inst.owner.as_str();
         let nb = names.notebook(owner);
@@ -247,6 +254,36 @@ pub fn lower_policies(bp: &Blueprint, names: &Names, t: &mut Template, shared: &
             lower_access(bp, names, t, shared, owner, access);
         }
     }
+    Ok(())
+}
+
+/// Access policies attach to principals by name (CloudFormation takes names, not ARNs), so a
+/// deploy in another account would attach to whatever role there has that name. All principals
+/// must be in one account, and the template refuses to deploy anywhere else.
+fn principals_account(bp: &Blueprint, t: &mut Template) -> Result<(), LowerError> {
+    let Some(access) = &bp.access else { return Ok(()) };
+    let account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_string();
+    let mut accounts: BTreeMap<String, &String> = BTreeMap::new();
+    for (owner, arn) in &access.principals {
+        accounts.entry(account(arn)).or_insert(owner);
+    }
+    let mut it = accounts.iter();
+    let Some((first, _)) = it.next() else { return Ok(()) };
+    if let Some((other, owner)) = it.next() {
+        return Err(LowerError {
+            message: format!("access.principals name principals in accounts {first} and {other}; a stack can attach policies in its own account only"),
+            pointer: format!("/access/principals/{}", crate::source::yaml::escape_pointer(owner)),
+            help: Some("use one blueprint per account".into()),
+        });
+    }
+    t.rules.insert(
+        "PrincipalsAccount".into(),
+        json!({"Assertions": [{
+            "Assert": {"Fn::Equals": [Pseudo::AccountId.r#ref(), first]},
+            "AssertDescription": format!("access.principals name IAM principals of account {first}: deploy this stack in that account")
+        }]}),
+    );
+    Ok(())
 }
 
 fn lower_access(

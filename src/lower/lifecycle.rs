@@ -32,7 +32,13 @@ pub struct Lifecycles {
     pub files: Vec<ScriptFile>,
 }
 
-pub fn lower(loaded: &Loaded, names: &Names, t: &mut Template, shared: &Shared) -> Result<Lifecycles, LowerError> {
+pub fn lower(
+    loaded: &Loaded,
+    names: &Names,
+    t: &mut Template,
+    shared: &Shared,
+    compress: bool,
+) -> Result<Lifecycles, LowerError> {
     let bp = &loaded.blueprint;
     let default = bp.lifecycle.effective(None);
     // Group owners by their effective settings; BTreeMap keeps the groups in a stable order.
@@ -77,7 +83,7 @@ pub fn lower(loaded: &Loaded, names: &Names, t: &mut Template, shared: &Shared) 
                     scripts::s3_loader(&format!("s3://{bucket}/{prefix}"), &file)
                 }
             };
-            let content = content(&embedded, &env).map_err(|size| LowerError {
+            let content = content(&embedded, &env, compress).map_err(|size| LowerError {
                 message: format!(
                     "the {hook} lifecycle script of {} is {size} characters after base64; CloudFormation allows {MAX_CONTENT_CHARS}",
                     describe(&owners)
@@ -119,9 +125,10 @@ fn script_pointer(owners: &[(usize, String)], hook: &str, bp: &crate::blueprint:
 
 /// The hook's Content: `Fn::Base64` of the script, through `Fn::Sub` when it carries stack
 /// values. In the Sub form every `${` of the script is escaped as `${!` except the env
-/// placeholders. A script over the limit is compressed (placeholders kept outside the payload);
+/// placeholders. A script over the limit (or any, with `always_compress`) is compressed
+/// (placeholders kept outside the payload);
 /// errs with the worst-case size when even that does not fit.
-fn content(script: &str, env: &EnvFacts) -> Result<Value, usize> {
+fn content(script: &str, env: &EnvFacts, always_compress: bool) -> Result<Value, usize> {
     let placeholders: BTreeSet<&str> = env
         .lines
         .iter()
@@ -136,7 +143,7 @@ fn content(script: &str, env: &EnvFacts) -> Result<Value, usize> {
         (text.len() + resolved).div_ceil(3) * 4
     };
     let mut text = script.to_string();
-    if worst_case(&text) > MAX_CONTENT_CHARS {
+    if always_compress || worst_case(&text) > MAX_CONTENT_CHARS {
         let keep: Vec<&str> = placeholders.iter().copied().collect();
         text = scripts::compress(script, &keep);
         if worst_case(&text) > MAX_CONTENT_CHARS {
@@ -211,7 +218,7 @@ mod tests {
     #[test]
     fn bash_expansions_are_escaped_and_stack_values_substituted() {
         let script = "#!/bin/bash\necho \"${HOME}\" ${#x[@]}\ncat <<'EOF'\nNBSYNTH_VPC_ID=${Vpc}\nNBSYNTH_SECURITY_GROUP_ID=${NotebookSecurityGroup.GroupId}\nEOF\n";
-        let v = content(script, &env()).unwrap();
+        let v = content(script, &env(), false).unwrap();
         let sub = v["Fn::Base64"]["Fn::Sub"].as_str().unwrap();
         assert!(sub.contains("echo \"${!HOME}\" ${!#x[@]}"), "{sub}");
         assert!(sub.contains("NBSYNTH_VPC_ID=${Vpc}\n"), "{sub}");
@@ -222,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_script_without_stack_values_is_embedded_as_it_is() {
-        let v = content("#!/bin/bash\necho ${HOME}\n", &env()).unwrap();
+        let v = content("#!/bin/bash\necho ${HOME}\n", &env(), false).unwrap();
         assert_eq!(v["Fn::Base64"].as_str(), Some("#!/bin/bash\necho ${HOME}\n"));
     }
 
@@ -232,7 +239,7 @@ mod tests {
         let filler = "echo padding padding padding\n".repeat(12_200 / 29);
         let script = format!("#!/bin/bash\n{filler}cat <<'EOF'\nNBSYNTH_VPC_ID=${{Vpc}}\nEOF\n");
         assert!(script.len().div_ceil(3) * 4 <= MAX_CONTENT_CHARS);
-        let v = content(&script, &env()).unwrap();
+        let v = content(&script, &env(), false).unwrap();
         let sub = v["Fn::Base64"]["Fn::Sub"].as_str().unwrap();
         assert!(sub.len() < script.len() / 4, "compressed: {} bytes", sub.len());
         assert!(sub.contains("sed -i 's|@NBSYNTH_VALUE_0@|${Vpc}|g'"), "{sub}");
@@ -249,6 +256,6 @@ mod tests {
                 format!("echo {x:016x}{:016x}\n", x.rotate_left(17))
             })
             .collect();
-        assert!(content(&format!("#!/bin/bash\n{lines}"), &env()).is_err());
+        assert!(content(&format!("#!/bin/bash\n{lines}"), &env(), false).is_err());
     }
 }

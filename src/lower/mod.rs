@@ -58,7 +58,14 @@ pub(crate) struct Shared {
     pub interface_endpoints: Vec<LogicalId>,
 }
 
-pub fn lower(loaded: &Loaded) -> Result<Lowered, LowerError> {
+/// Choices the pipeline makes about how to lower.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Compress every lifecycle hook (to keep a template under the inline-deploy size).
+    pub compress_scripts: bool,
+}
+
+pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     let bp = &loaded.blueprint;
     let names = Names::new(bp);
     let mut t = Template {
@@ -84,8 +91,8 @@ pub fn lower(loaded: &Loaded) -> Result<Lowered, LowerError> {
     endpoints::lower(bp, &names, &mut t, &mut shared);
     let roles = iam::lower_roles(bp, &names, &mut t);
     kms::lower(bp, &names, &mut t, &mut shared, &roles);
-    iam::lower_policies(bp, &names, &mut t, &shared, &roles);
-    let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared)?;
+    iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
+    let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared, options.compress_scripts)?;
     notebook::lower(bp, &names, &mut t, &shared, &roles, &lifecycles.by_owner);
     outputs(bp, &names, &mut t, &shared);
     waivers(bp, &names, &mut t);
