@@ -25,18 +25,26 @@ fn median(mut v: Vec<Duration>) -> f64 {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().expect("a number of owners")).collect();
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("a number of owners"))
+        .collect();
     let rules = nbsynth::policy::rule_ids();
     for n in sizes {
         let text = blueprint_text(n);
         let runs = if n >= 10_000 { 3 } else { 7 };
-        let mut stages: Vec<(&str, Vec<Duration>)> =
-            vec![("load+validate", vec![]), ("lower", vec![]), ("review", vec![]), ("emit", vec![])];
+        let mut stages: Vec<(&str, Vec<Duration>)> = vec![
+            ("load+validate", vec![]),
+            ("lower", vec![]),
+            ("review", vec![]),
+            ("emit", vec![]),
+        ];
         let mut resources = 0;
         for _ in 0..runs {
             let t = Instant::now();
-            let loaded = blueprint::load_source(SourceFile::from_text("scale.yaml", text.clone()), &rules)
-                .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
+            let loaded =
+                blueprint::load_source(SourceFile::from_text("scale.yaml", text.clone()), &rules)
+                    .unwrap_or_else(|e| panic!("{:?}", e.diagnostics));
             stages[0].1.push(t.elapsed());
             let t = Instant::now();
             let lowered = nbsynth::lower::lower(&loaded, Default::default()).expect("lowers");
@@ -44,7 +52,8 @@ fn main() {
             stages[1].1.push(t.elapsed());
             resources = lowered.template.resources.len();
             let t = Instant::now();
-            let review = nbsynth::policy::review(&json, &nbsynth::policy::Options::default()).expect("review runs");
+            let review = nbsynth::policy::review(&json, &nbsynth::policy::Options::default())
+                .expect("review runs");
             stages[2].1.push(t.elapsed());
             assert!(!review.failed(), "the generated stack passes its own rules");
             let t = Instant::now();

@@ -13,7 +13,9 @@ pub struct Planned {
 
 /// Files under `dir` ending in `suffix` that are not in `keep`: stale outputs to remove.
 pub fn stale(dir: &Path, suffix: &str, keep: &[PathBuf]) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -39,11 +41,18 @@ pub fn write_all(files: &[Planned], obsolete: &[PathBuf]) -> std::io::Result<()>
     let result = (|| {
         for f in files {
             if let Some(parent) = f.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", parent.display()))
+                })?;
             }
-            let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let tmp = f.path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+            let name = f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = f
+                .path
+                .with_file_name(format!(".{name}.{}.tmp", std::process::id()));
             let mut file = std::fs::File::create(&tmp)
                 .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", tmp.display())))?;
             temps.push((tmp.clone(), &f.path));

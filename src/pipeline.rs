@@ -46,11 +46,17 @@ pub enum Failure {
     /// The blueprint is invalid (exit 2).
     Invalid(Invalid),
     /// Rules failed that are not waived (exit 1): nothing is written.
-    Findings { name: String, review: Box<policy::Review> },
+    Findings {
+        name: String,
+        review: Box<policy::Review>,
+    },
 }
 
 fn invalid(file: &SourceFile, d: Diagnostic) -> Failure {
-    Failure::Invalid(Invalid { file: Some(file.clone()), diagnostics: vec![d] })
+    Failure::Invalid(Invalid {
+        file: Some(file.clone()),
+        diagnostics: vec![d],
+    })
 }
 
 pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, Failure> {
@@ -64,24 +70,41 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
     // plain `aws cloudformation deploy --template-file` works; the plain scripts stay in out/.
     let mut compressed_for_size = false;
     let script_bytes: usize = stage.lowered.scripts.iter().map(|s| s.text.len()).sum();
-    if stage.text.len() > INLINE_TEMPLATE_BYTES && stage.text.len() < INLINE_TEMPLATE_BYTES + script_bytes / 2 {
-        let options = lower::Options { compress_scripts: true };
+    if stage.text.len() > INLINE_TEMPLATE_BYTES
+        && stage.text.len() < INLINE_TEMPLATE_BYTES + script_bytes / 2
+    {
+        let options = lower::Options {
+            compress_scripts: true,
+        };
         let smaller = lower_review_emit(&loaded, options, format, &mut timings)?;
         if smaller.text.len() <= INLINE_TEMPLATE_BYTES {
             stage = smaller;
             compressed_for_size = true;
         }
     }
-    let Stage { lowered, review, text } = stage;
+    let Stage {
+        lowered,
+        review,
+        text,
+    } = stage;
     let name = loaded.blueprint.name.clone();
     let scripts_dir = out_dir.join(&name);
     let template_bytes = text.len();
     let mut files = vec![
-        Planned { path: out_dir.join(format!("{name}.template.{}", format.extension())), text },
-        Planned { path: out_dir.join(format!("{name}.review.md")), text: policy::render_markdown(&review, &name) },
+        Planned {
+            path: out_dir.join(format!("{name}.template.{}", format.extension())),
+            text,
+        },
+        Planned {
+            path: out_dir.join(format!("{name}.review.md")),
+            text: policy::render_markdown(&review, &name),
+        },
     ];
     for s in &lowered.scripts {
-        files.push(Planned { path: scripts_dir.join(&s.file), text: s.text.clone() });
+        files.push(Planned {
+            path: scripts_dir.join(&s.file),
+            text: s.text.clone(),
+        });
     }
     timings.lap("files", &mut t0);
     Ok(Compiled {
@@ -122,7 +145,10 @@ fn lower_review_emit(
     timings.lap("lower", &mut t0);
 
     let dangling = cfn::refs::check(&json);
-    assert!(dangling.is_empty(), "lowering produced dangling references: {dangling:?}");
+    assert!(
+        dangling.is_empty(),
+        "lowering produced dangling references: {dangling:?}"
+    );
     let limit = |what: &str, count: usize, max: usize| {
         invalid(
             file,
@@ -140,22 +166,40 @@ fn lower_review_emit(
         return Err(limit("resources", resources, cfn::MAX_RESOURCES));
     }
     if lowered.template.outputs.len() > cfn::MAX_OUTPUTS {
-        return Err(limit("outputs", lowered.template.outputs.len(), cfn::MAX_OUTPUTS));
+        return Err(limit(
+            "outputs",
+            lowered.template.outputs.len(),
+            cfn::MAX_OUTPUTS,
+        ));
     }
 
     let review = policy::review(&json, &policy::Options::default()).map_err(|e| {
-        let whole = crate::source::Span { start: 0, end: file.text.len().min(1) };
-        invalid(file, Diagnostic::error("E0303", format!("the review could not run: {}", e.0)).at(file, whole))
+        let whole = crate::source::Span {
+            start: 0,
+            end: file.text.len().min(1),
+        };
+        invalid(
+            file,
+            Diagnostic::error("E0303", format!("the review could not run: {}", e.0))
+                .at(file, whole),
+        )
     })?;
     timings.lap("review", &mut t0);
     if review.failed() {
-        return Err(Failure::Findings { name: loaded.blueprint.name.clone(), review: Box::new(review) });
+        return Err(Failure::Findings {
+            name: loaded.blueprint.name.clone(),
+            review: Box::new(review),
+        });
     }
     let unused: Vec<Diagnostic> = review
         .unused_waivers()
         .into_iter()
         .map(|w| {
-            let at = loaded.blueprint.waivers.iter().position(|b| b.rule == w.rule && b.reason == w.reason);
+            let at = loaded
+                .blueprint
+                .waivers
+                .iter()
+                .position(|b| b.rule == w.rule && b.reason == w.reason);
             let pointer = at.map_or(String::from("/waivers"), |i| format!("/waivers/{i}"));
             Diagnostic::error("E0216", format!("the waiver of {} matches nothing", w.rule))
                 .at(file, loaded.spans.value(&pointer))
@@ -164,7 +208,10 @@ fn lower_review_emit(
         })
         .collect();
     if !unused.is_empty() {
-        return Err(Failure::Invalid(Invalid { file: Some(file.clone()), diagnostics: unused }));
+        return Err(Failure::Invalid(Invalid {
+            file: Some(file.clone()),
+            diagnostics: unused,
+        }));
     }
 
     let text = cfn::emit::to_text(&json, format);
@@ -172,5 +219,9 @@ fn lower_review_emit(
         return Err(limit("bytes", text.len(), cfn::MAX_TEMPLATE_BYTES));
     }
     timings.lap("emit", &mut t0);
-    Ok(Stage { lowered, review, text })
+    Ok(Stage {
+        lowered,
+        review,
+        text,
+    })
 }

@@ -25,7 +25,11 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
         }
     }
     out.sort();
@@ -41,25 +45,55 @@ fn build_writes_template_review_and_scripts() {
     let o = nbsynth(&d, &["build", "demo.yaml"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let files = files_under(&d.join("out"));
-    let names: Vec<String> = files.iter().map(|p| p.strip_prefix(&d).unwrap().display().to_string()).collect();
-    assert!(names.contains(&"out/demo.template.yaml".to_string()), "{names:?}");
-    assert!(names.contains(&"out/demo.review.md".to_string()), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("out/demo/") && n.ends_with(".on-start.sh")), "{names:?}");
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(&d).unwrap().display().to_string())
+        .collect();
+    assert!(
+        names.contains(&"out/demo.template.yaml".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"out/demo.review.md".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("out/demo/") && n.ends_with(".on-start.sh")),
+        "{names:?}"
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("demo:") && stdout.contains("resources"), "{stdout}");
+    assert!(
+        stdout.contains("demo:") && stdout.contains("resources"),
+        "{stdout}"
+    );
 
     // --check on fresh output: clean; after a change: exit 1 naming the file, nothing written.
-    assert_eq!(nbsynth(&d, &["build", "--check", "demo.yaml"]).status.code(), Some(0));
+    assert_eq!(
+        nbsynth(&d, &["build", "--check", "demo.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
     std::fs::write(d.join("out/demo.template.yaml"), "changed").unwrap();
     let o = nbsynth(&d, &["build", "--check", "demo.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("out/demo.template.yaml"));
-    assert_eq!(std::fs::read_to_string(d.join("out/demo.template.yaml")).unwrap(), "changed");
+    assert_eq!(
+        std::fs::read_to_string(d.join("out/demo.template.yaml")).unwrap(),
+        "changed"
+    );
 
     // JSON format.
-    let o = nbsynth(&d, &["build", "--format", "json", "--out", "j", "demo.yaml"]);
+    let o = nbsynth(
+        &d,
+        &["build", "--format", "json", "--out", "j", "demo.yaml"],
+    );
     assert!(o.status.success());
-    let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("j/demo.template.json")).unwrap()).unwrap();
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("j/demo.template.json")).unwrap())
+            .unwrap();
     assert!(t["Resources"]["AliceNotebook"].is_object());
 }
 
@@ -90,9 +124,14 @@ fn every_error_of_a_file_is_reported_at_once() {
     .unwrap();
     let o = nbsynth(&d, &["build", "--message-format", "json", "bad.yaml"]);
     assert_eq!(o.status.code(), Some(2));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let at: Vec<(u64, u64)> = lines.iter().map(|l| (l["line"].as_u64().unwrap(), l["column"].as_u64().unwrap())).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let at: Vec<(u64, u64)> = lines
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["column"].as_u64().unwrap()))
+        .collect();
     assert_eq!(at, vec![(1, 10), (2, 7), (6, 18)], "{lines:#?}");
 }
 
@@ -115,8 +154,14 @@ fn unreadable_inputs_and_unwritable_outputs() {
     let o = nbsynth(&d, &["build", "--out", "blocker/out", "demo.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("cannot write") && err.contains("nothing was written"), "{err}");
-    let left: Vec<_> = files_under(&d).into_iter().filter(|p| p.to_string_lossy().contains(".tmp")).collect();
+    assert!(
+        err.contains("cannot write") && err.contains("nothing was written"),
+        "{err}"
+    );
+    let left: Vec<_> = files_under(&d)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".tmp"))
+        .collect();
     assert!(left.is_empty(), "temporary files left: {left:?}");
 }
 
@@ -127,7 +172,9 @@ fn a_script_too_large_for_its_hook_even_compressed_is_refused_naming_the_owner()
     let mut x: u64 = 7;
     let big: String = (0..1500)
         .map(|_| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             format!("echo {x:016x}{:016x}\n", x.rotate_left(23))
         })
         .collect();
@@ -140,7 +187,10 @@ fn a_script_too_large_for_its_hook_even_compressed_is_refused_naming_the_owner()
     let o = nbsynth(&d, &["build", "demo.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("owner `bob`") && err.contains("16384"), "{err}");
+    assert!(
+        err.contains("owner `bob`") && err.contains("16384"),
+        "{err}"
+    );
     assert!(err.contains("demo.yaml:8:19"), "{err}");
     assert!(!d.join("out").exists());
 }
@@ -148,7 +198,9 @@ fn a_script_too_large_for_its_hook_even_compressed_is_refused_naming_the_owner()
 #[test]
 fn a_large_but_compressible_script_is_compressed_and_builds() {
     let d = tempdir("compressible");
-    let big: String = (0..700).map(|i| format!("echo 'line {i} of a long user script padding padding'\n")).collect();
+    let big: String = (0..700)
+        .map(|i| format!("echo 'line {i} of a long user script padding padding'\n"))
+        .collect();
     std::fs::write(d.join("big.sh"), format!("#!/bin/bash\n{big}")).unwrap();
     std::fs::write(
         d.join("demo.yaml"),
@@ -158,11 +210,16 @@ fn a_large_but_compressible_script_is_compressed_and_builds() {
     let o = nbsynth(&d, &["build", "--format", "json", "demo.yaml"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("out/demo.template.json")).unwrap()).unwrap();
-    let content = &t["Resources"]["LifecycleDefault"]["Properties"]["OnStart"][0]["Content"]["Fn::Base64"]["Fn::Sub"];
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/demo.template.json")).unwrap())
+            .unwrap();
+    let content = &t["Resources"]["LifecycleDefault"]["Properties"]["OnStart"][0]["Content"]["Fn::Base64"]
+        ["Fn::Sub"];
     let text = content.as_str().expect("a Sub string");
     assert!(text.contains("gunzip"), "compressed form expected");
-    assert!(text.contains("|${NotebookSecurityGroup.GroupId}|g"), "stack values stay outside the payload");
+    assert!(
+        text.contains("|${NotebookSecurityGroup.GroupId}|g"),
+        "stack values stay outside the payload"
+    );
     // The review copy is the readable script.
     let plain = std::fs::read_to_string(d.join("out/demo/demo-default.on-start.sh")).unwrap();
     assert!(plain.contains("line 699 of a long user script"));
@@ -171,7 +228,9 @@ fn a_large_but_compressible_script_is_compressed_and_builds() {
 #[test]
 fn too_many_owners_is_refused_naming_the_limit() {
     let d = tempdir("limit");
-    let owners: String = (0..200).map(|i| format!("    - owner: user{i}\n")).collect();
+    let owners: String = (0..200)
+        .map(|i| format!("    - owner: user{i}\n"))
+        .collect();
     std::fs::write(
         d.join("big.yaml"),
         format!("version: 1\nname: big\nnetwork:\n  cidr: 10.0.0.0/16\nnotebooks:\n  instances:\n{owners}"),
@@ -180,7 +239,10 @@ fn too_many_owners_is_refused_naming_the_limit() {
     let o = nbsynth(&d, &["build", "big.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("resources; CloudFormation allows 500"), "{err}");
+    assert!(
+        err.contains("resources; CloudFormation allows 500"),
+        "{err}"
+    );
     assert!(!d.join("out").exists());
 }
 
@@ -195,7 +257,10 @@ fn a_waiver_that_matches_nothing_is_an_error() {
     let o = nbsynth(&d, &["build", "demo.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("the waiver of NOTEBOOK_ROOT_ACCESS_DISABLED matches nothing"), "{err}");
+    assert!(
+        err.contains("the waiver of NOTEBOOK_ROOT_ACCESS_DISABLED matches nothing"),
+        "{err}"
+    );
     assert!(err.contains("demo.yaml:7:5"), "{err}");
     assert!(!d.join("out").exists());
 }
@@ -211,7 +276,10 @@ fn root_access_without_a_waiver_fails_the_review_and_writes_nothing() {
     let o = nbsynth(&d, &["build", "demo.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("NOTEBOOK_ROOT_ACCESS_DISABLED") && err.contains("AliceNotebook"), "{err}");
+    assert!(
+        err.contains("NOTEBOOK_ROOT_ACCESS_DISABLED") && err.contains("AliceNotebook"),
+        "{err}"
+    );
     assert!(!d.join("out").exists());
 }
 
@@ -219,7 +287,9 @@ fn root_access_without_a_waiver_fails_the_review_and_writes_nothing() {
 fn access_principals_pin_the_stack_to_their_account() {
     let d = tempdir("principals");
     let bp = |principals: &str| {
-        format!("version: 1\nname: demo\nnotebooks:\n  instances:\n    - owner: alice\n    - owner: bob\naccess:\n  source_cidrs: [203.0.113.0/24]\n  principals:\n{principals}")
+        format!(
+            "version: 1\nname: demo\nnotebooks:\n  instances:\n    - owner: alice\n    - owner: bob\naccess:\n  source_cidrs: [203.0.113.0/24]\n  principals:\n{principals}"
+        )
     };
     std::fs::write(
         d.join("one.yaml"),
@@ -229,13 +299,20 @@ fn access_principals_pin_the_stack_to_their_account() {
     let o = nbsynth(&d, &["build", "--format", "json", "one.yaml"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let t: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("out/demo.template.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/demo.template.json")).unwrap())
+            .unwrap();
     assert_eq!(
         t["Rules"]["PrincipalsAccount"]["Assertions"][0]["Assert"],
         serde_json::json!({"Fn::Equals": [{"Ref": "AWS::AccountId"}, "111122223333"]})
     );
-    assert_eq!(t["Resources"]["AliceAccess"]["Properties"]["Roles"], serde_json::json!(["alice"]));
-    assert_eq!(t["Resources"]["BobAccess"]["Properties"]["Users"], serde_json::json!(["bob"]));
+    assert_eq!(
+        t["Resources"]["AliceAccess"]["Properties"]["Roles"],
+        serde_json::json!(["alice"])
+    );
+    assert_eq!(
+        t["Resources"]["BobAccess"]["Properties"]["Users"],
+        serde_json::json!(["bob"])
+    );
 
     std::fs::write(
         d.join("two.yaml"),
@@ -245,6 +322,9 @@ fn access_principals_pin_the_stack_to_their_account() {
     let o = nbsynth(&d, &["build", "--out", "two", "two.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("accounts 111122223333 and 444455556666"), "{err}");
+    assert!(
+        err.contains("accounts 111122223333 and 444455556666"),
+        "{err}"
+    );
     assert!(!d.join("two").exists());
 }

@@ -22,7 +22,8 @@ fn blueprints() -> Vec<PathBuf> {
 }
 
 fn build(path: &Path, out: &Path) -> Compiled {
-    compile(path, out, Format::Yaml).unwrap_or_else(|e| panic!("{} does not build: {e:?}", path.display()))
+    compile(path, out, Format::Yaml)
+        .unwrap_or_else(|e| panic!("{} does not build: {e:?}", path.display()))
 }
 
 #[test]
@@ -63,7 +64,12 @@ fn two_builds_are_byte_identical() {
     for bp in blueprints() {
         let a = build(&bp, Path::new("o"));
         let b = build(&bp, Path::new("o"));
-        let texts = |c: &Compiled| c.files.iter().map(|f| (f.path.clone(), f.text.clone())).collect::<Vec<_>>();
+        let texts = |c: &Compiled| {
+            c.files
+                .iter()
+                .map(|f| (f.path.clone(), f.text.clone()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(texts(&a), texts(&b), "{}", bp.display());
     }
 }
@@ -76,7 +82,9 @@ fn reordering_owners_and_keys_changes_nothing() {
         let text = std::fs::read_to_string(&bp).unwrap();
         let value: serde_json::Value = {
             let file = nbsynth::source::SourceFile::from_text(&bp, text);
-            nbsynth::source::yaml::load(&file, nbsynth::source::TagMode::Reject).unwrap().value
+            nbsynth::source::yaml::load(&file, nbsynth::source::TagMode::Reject)
+                .unwrap()
+                .value
         };
         let reordered = reverse(&value);
         // JSON is YAML: write the reordered blueprint next to the original's scripts.
@@ -87,7 +95,12 @@ fn reordering_owners_and_keys_changes_nothing() {
         let b = build(&copy, Path::new("o"));
         for (fa, fb) in a.files.iter().zip(&b.files) {
             assert_eq!(fa.path, fb.path);
-            assert!(fa.text == fb.text, "{}: {} differs after reordering", bp.display(), fa.path.display());
+            assert!(
+                fa.text == fb.text,
+                "{}: {} differs after reordering",
+                bp.display(),
+                fa.path.display()
+            );
         }
     }
 }
@@ -106,7 +119,10 @@ fn reverse(v: &serde_json::Value) -> serde_json::Value {
             let items: Vec<Value> = a.iter().map(reverse).collect();
             // Only lists whose order has no meaning: owners. Other lists (prefixes, repositories
             // of a notebook: the first is the default) keep their order.
-            if items.iter().all(|i| i.get("owner").is_some() && i.get("reason").is_none()) {
+            if items
+                .iter()
+                .all(|i| i.get("owner").is_some() && i.get("reason").is_none())
+            {
                 Value::Array(items.into_iter().rev().collect())
             } else {
                 Value::Array(items)

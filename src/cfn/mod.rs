@@ -69,7 +69,14 @@ impl Resource {
         let Value::Object(properties) = properties else {
             panic!("properties of {kind} must be an object")
         };
-        Resource { kind, properties, depends_on: Vec::new(), retain: None, condition: None, metadata: None }
+        Resource {
+            kind,
+            properties,
+            depends_on: Vec::new(),
+            retain: None,
+            condition: None,
+            metadata: None,
+        }
     }
 
     pub fn depends_on(mut self, ids: impl IntoIterator<Item = LogicalId>) -> Self {
@@ -120,7 +127,13 @@ impl Template {
     }
 
     pub fn output(&mut self, id: LogicalId, description: impl Into<String>, value: Value) {
-        self.outputs.insert(id, Output { description: description.into(), value });
+        self.outputs.insert(
+            id,
+            Output {
+                description: description.into(),
+                value,
+            },
+        );
     }
 
     /// The template as CloudFormation JSON, keys in the conventional order.
@@ -167,7 +180,10 @@ impl Template {
         if !self.outputs.is_empty() {
             let mut outputs = Map::new();
             for (id, o) in &self.outputs {
-                outputs.insert(id.to_string(), json!({"Description": o.description, "Value": o.value}));
+                outputs.insert(
+                    id.to_string(),
+                    json!({"Description": o.description, "Value": o.value}),
+                );
             }
             top.insert("Outputs".into(), Value::Object(outputs));
         }

@@ -27,7 +27,11 @@ const PSEUDO: &[&str] = &[
 /// Checks a template's JSON form.
 pub fn check(template: &Value) -> Vec<Dangling> {
     let names = |key: &str| -> BTreeSet<String> {
-        template.get(key).and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        template
+            .get(key)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     };
     let resources = names("Resources");
     let parameters = names("Parameters");
@@ -36,7 +40,10 @@ pub fn check(template: &Value) -> Vec<Dangling> {
         let known = resources.contains(target)
             || (!resource_only && (parameters.contains(target) || PSEUDO.contains(&target)));
         if !known {
-            out.push(Dangling { pointer, target: target.to_string() });
+            out.push(Dangling {
+                pointer,
+                target: target.to_string(),
+            });
         }
     };
     if let Some(res) = template.get("Resources").and_then(Value::as_object) {
@@ -99,7 +106,11 @@ fn walk(v: &Value, pointer: &str, visit: &mut impl FnMut(String, &str, bool)) {
                 }
             }
             for (k, child) in m {
-                walk(child, &format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), visit);
+                walk(
+                    child,
+                    &format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
+                    visit,
+                );
             }
         }
         Value::Array(a) => {
@@ -120,7 +131,11 @@ pub fn sub_variables(s: &str) -> impl Iterator<Item = &str> {
         if var.starts_with('!') {
             return None;
         }
-        Some(if var.starts_with("AWS::") { var } else { var.split('.').next().unwrap_or(var) })
+        Some(if var.starts_with("AWS::") {
+            var
+        } else {
+            var.split('.').next().unwrap_or(var)
+        })
     })
 }
 

@@ -62,7 +62,9 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
         }
         Err(Failure::Findings { name, review }) => {
             eprintln!("{}", crate::policy::render_text(&review, &name));
-            eprintln!("error: `{name}`: rules failed; nothing was written (add a waiver with a reason to accept a finding)");
+            eprintln!(
+                "error: `{name}`: rules failed; nothing was written (add a waiver with a reason to accept a finding)"
+            );
             return Outcome::Findings;
         }
     };
@@ -83,7 +85,10 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
         return Outcome::Findings;
     }
     if let Err(e) = output::write_all(&compiled.files, &obsolete) {
-        eprintln!("error[E0005]: cannot write the outputs of `{}`: {e}", compiled.name);
+        eprintln!(
+            "error[E0005]: cannot write the outputs of `{}`: {e}",
+            compiled.name
+        );
         eprintln!("  = note: nothing was written");
         return Outcome::BadInput;
     }
@@ -130,7 +135,11 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
     Outcome::Clean
 }
 
-fn report(args: &Args, file: Option<&crate::source::SourceFile>, diagnostics: &[crate::source::Diagnostic]) {
+fn report(
+    args: &Args,
+    file: Option<&crate::source::SourceFile>,
+    diagnostics: &[crate::source::Diagnostic],
+) {
     match args.message_format {
         MessageFormat::Json => {
             for d in diagnostics {
@@ -139,7 +148,8 @@ fn report(args: &Args, file: Option<&crate::source::SourceFile>, diagnostics: &[
             }
         }
         MessageFormat::Human => {
-            let color = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+            let color = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            {
                 ColorChoice::Auto
             } else {
                 ColorChoice::Never
@@ -149,9 +159,17 @@ fn report(args: &Args, file: Option<&crate::source::SourceFile>, diagnostics: &[
             let n = diagnostics.len();
             let name = file
                 .map(|f| f.name())
-                .or_else(|| diagnostics.iter().find_map(|d| d.path.as_ref().map(|p| p.display().to_string())))
+                .or_else(|| {
+                    diagnostics
+                        .iter()
+                        .find_map(|d| d.path.as_ref().map(|p| p.display().to_string()))
+                })
                 .unwrap_or_default();
-            let _ = writeln!(err, "error: {name}: {n} problem{}; nothing was written", if n == 1 { "" } else { "s" });
+            let _ = writeln!(
+                err,
+                "error: {name}: {n} problem{}; nothing was written",
+                if n == 1 { "" } else { "s" }
+            );
         }
     }
 }

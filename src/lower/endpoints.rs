@@ -19,13 +19,20 @@ pub fn service_name(short: &str) -> String {
         "sagemaker-api" => "com.amazonaws.${AWS::Region}.sagemaker.api".into(),
         "sagemaker-runtime" => "com.amazonaws.${AWS::Region}.sagemaker.runtime".into(),
         "codeartifact-api" => "com.amazonaws.${AWS::Region}.codeartifact.api".into(),
-        "codeartifact-repositories" => "com.amazonaws.${AWS::Region}.codeartifact.repositories".into(),
+        "codeartifact-repositories" => {
+            "com.amazonaws.${AWS::Region}.codeartifact.repositories".into()
+        }
         other => format!("com.amazonaws.${{AWS::Region}}.{other}"),
     }
 }
 
 pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shared) {
-    let owners: Vec<&str> = bp.notebooks.instances.iter().map(|i| i.owner.as_str()).collect();
+    let owners: Vec<&str> = bp
+        .notebooks
+        .instances
+        .iter()
+        .map(|i| i.owner.as_str())
+        .collect();
     let grants = data_grants(bp, owners.iter().copied());
     let statements = s3_statements(&grants, true);
     let policy = if statements.iter().all(|s| s.resources.is_empty()) {
@@ -58,7 +65,10 @@ pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shar
         ),
     );
     shared.interface_endpoints.push(s3);
-    let sg = shared.endpoint_sg.clone().expect("security groups are lowered first");
+    let sg = shared
+        .endpoint_sg
+        .clone()
+        .expect("security groups are lowered first");
     for short in endpoint_names(bp) {
         let id = t.add(
             LogicalId::new(&[short.as_str(), "Endpoint"]),

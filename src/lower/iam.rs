@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::{LowerError, Shared};
 use super::naming::{ACCESS, Names, PERMISSIONS, ROLE, tags};
+use super::{LowerError, Shared};
 use crate::blueprint::Blueprint;
 use crate::blueprint::model::Source;
 use crate::cfn::{LogicalId, Pseudo, Resource, Template, r#ref, sub};
@@ -31,7 +31,11 @@ pub fn document(statements: Vec<Statement>) -> Value {
             continue;
         }
         let actions: BTreeSet<&str> = s.actions.into_iter().collect();
-        let mut resources: Vec<(String, Value)> = s.resources.into_iter().map(|r| (r.to_string(), r)).collect();
+        let mut resources: Vec<(String, Value)> = s
+            .resources
+            .into_iter()
+            .map(|r| (r.to_string(), r))
+            .collect();
         resources.sort_by(|a, b| a.0.cmp(&b.0));
         resources.dedup_by(|a, b| a.0 == b.0);
         let mut m = serde_json::Map::new();
@@ -42,7 +46,14 @@ pub fn document(statements: Vec<Statement>) -> Value {
         }
         m.insert("Action".into(), json!(actions));
         let resources: Vec<Value> = resources.into_iter().map(|(_, v)| v).collect();
-        m.insert("Resource".into(), if resources.len() == 1 { resources[0].clone() } else { json!(resources) });
+        m.insert(
+            "Resource".into(),
+            if resources.len() == 1 {
+                resources[0].clone()
+            } else {
+                json!(resources)
+            },
+        );
         if let Some(c) = s.condition {
             m.insert("Condition".into(), c);
         }
@@ -58,8 +69,14 @@ pub struct DataGrants {
     pub write: BTreeMap<String, BTreeSet<String>>,
 }
 
-pub fn data_grants<'a>(bp: &Blueprint, owners: impl IntoIterator<Item = &'a str> + Clone) -> DataGrants {
-    let mut g = DataGrants { read: BTreeMap::new(), write: BTreeMap::new() };
+pub fn data_grants<'a>(
+    bp: &Blueprint,
+    owners: impl IntoIterator<Item = &'a str> + Clone,
+) -> DataGrants {
+    let mut g = DataGrants {
+        read: BTreeMap::new(),
+        write: BTreeMap::new(),
+    };
     for b in &bp.data.buckets {
         for (prefixes, into) in [(&b.read, &mut g.read), (&b.write, &mut g.write)] {
             let set = into.entry(b.name.clone()).or_default();
@@ -96,7 +113,10 @@ pub fn s3_statements(g: &DataGrants, endpoint: bool) -> Vec<Statement> {
     let account = |extra: Option<Value>| -> Option<Value> {
         let mut c = serde_json::Map::new();
         if endpoint {
-            c.insert("StringEquals".into(), json!({"aws:PrincipalAccount": Pseudo::AccountId.r#ref()}));
+            c.insert(
+                "StringEquals".into(),
+                json!({"aws:PrincipalAccount": Pseudo::AccountId.r#ref()}),
+            );
         }
         if let Some(Value::Object(m)) = extra {
             c.extend(m);
@@ -193,14 +213,24 @@ pub fn lower_policies(
         statements.push(Statement {
             sid: "StopOwnNotebookWhenIdle".into(),
             principal: None,
-            actions: vec!["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
+            actions: vec![
+                "sagemaker:DescribeNotebookInstance",
+                "sagemaker:StopNotebookInstance",
+            ],
             resources: vec![notebook_arn(names, owner)],
             condition: None,
         });
         statements.push(Statement {
             sid: "UseNotebookKey".into(),
             principal: None,
-            actions: vec!["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+            actions: vec![
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+            ],
             resources: vec![shared.key_arn.clone()],
             condition: None,
         });
@@ -230,7 +260,11 @@ pub fn lower_policies(
             .iter()
             .filter_map(|r| bp.repositories.get(r))
             .filter_map(|r| codecommit_repo(&r.url))
-            .map(|name| sub(format!("arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{name}")))
+            .map(|name| {
+                sub(format!(
+                    "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{name}"
+                ))
+            })
             .collect();
         statements.push(Statement {
             sid: "UseOwnRepositories".into(),
@@ -261,18 +295,27 @@ pub fn lower_policies(
 /// deploy in another account would attach to whatever role there has that name. All principals
 /// must be in one account, and the template refuses to deploy anywhere else.
 fn principals_account(bp: &Blueprint, t: &mut Template) -> Result<(), LowerError> {
-    let Some(access) = &bp.access else { return Ok(()) };
+    let Some(access) = &bp.access else {
+        return Ok(());
+    };
     let account = |arn: &str| arn.split(':').nth(4).unwrap_or_default().to_string();
     let mut accounts: BTreeMap<String, &String> = BTreeMap::new();
     for (owner, arn) in &access.principals {
         accounts.entry(account(arn)).or_insert(owner);
     }
     let mut it = accounts.iter();
-    let Some((first, _)) = it.next() else { return Ok(()) };
+    let Some((first, _)) = it.next() else {
+        return Ok(());
+    };
     if let Some((other, owner)) = it.next() {
         return Err(LowerError {
-            message: format!("access.principals name principals in accounts {first} and {other}; a stack can attach policies in its own account only"),
-            pointer: format!("/access/principals/{}", crate::source::yaml::escape_pointer(owner)),
+            message: format!(
+                "access.principals name principals in accounts {first} and {other}; a stack can attach policies in its own account only"
+            ),
+            pointer: format!(
+                "/access/principals/{}",
+                crate::source::yaml::escape_pointer(owner)
+            ),
             help: Some("use one blueprint per account".into()),
         });
     }
@@ -296,7 +339,10 @@ fn lower_access(
 ) {
     let mut condition = serde_json::Map::new();
     if !access.source_cidrs.is_empty() {
-        condition.insert("IpAddress".into(), json!({"aws:SourceIp": access.source_cidrs}));
+        condition.insert(
+            "IpAddress".into(),
+            json!({"aws:SourceIp": access.source_cidrs}),
+        );
     }
     if access.via_vpc_endpoint {
         let ids: Vec<Value> = shared.access_endpoints.iter().map(r#ref).collect();
@@ -305,20 +351,36 @@ fn lower_access(
     let statement = Statement {
         sid: "OpenOwnNotebook".into(),
         principal: None,
-        actions: vec!["sagemaker:CreatePresignedNotebookInstanceUrl", "sagemaker:DescribeNotebookInstance"],
+        actions: vec![
+            "sagemaker:CreatePresignedNotebookInstanceUrl",
+            "sagemaker:DescribeNotebookInstance",
+        ],
         resources: vec![notebook_arn(names, owner)],
         condition: (!condition.is_empty()).then_some(Value::Object(condition)),
     };
     let mut props = serde_json::Map::new();
-    props.insert("Description".into(), json!(format!("Lets {owner} open notebook {} and nothing else", names.notebook(owner))));
+    props.insert(
+        "Description".into(),
+        json!(format!(
+            "Lets {owner} open notebook {} and nothing else",
+            names.notebook(owner)
+        )),
+    );
     props.insert("PolicyDocument".into(), document(vec![statement]));
     if let Some(arn) = access.principals.get(owner) {
         // arn:aws:iam::123456789012:role/path/name -> attach by name.
-        let (kind, rest) = arn.split_once(":role/").map(|(_, r)| ("Roles", r)).or_else(|| arn.split_once(":user/").map(|(_, r)| ("Users", r))).expect("schema-checked principal ARN");
+        let (kind, rest) = arn
+            .split_once(":role/")
+            .map(|(_, r)| ("Roles", r))
+            .or_else(|| arn.split_once(":user/").map(|(_, r)| ("Users", r)))
+            .expect("schema-checked principal ARN");
         let name = rest.rsplit('/').next().unwrap_or(rest);
         props.insert(kind.into(), json!([name]));
     }
-    t.add(names.owner_id(owner, ACCESS), Resource::new("AWS::IAM::ManagedPolicy", Value::Object(props)));
+    t.add(
+        names.owner_id(owner, ACCESS),
+        Resource::new("AWS::IAM::ManagedPolicy", Value::Object(props)),
+    );
 }
 
 /// The repository name of a CodeCommit HTTPS URL.

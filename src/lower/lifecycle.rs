@@ -44,7 +44,10 @@ pub fn lower(
     // Group owners by their effective settings; BTreeMap keeps the groups in a stable order.
     let mut groups: BTreeMap<EffectiveLifecycle, Vec<(usize, String)>> = BTreeMap::new();
     for (i, inst) in bp.notebooks.instances.iter().enumerate() {
-        groups.entry(bp.lifecycle.effective(inst.lifecycle.as_ref())).or_default().push((i, inst.owner.clone()));
+        groups
+            .entry(bp.lifecycle.effective(inst.lifecycle.as_ref()))
+            .or_default()
+            .push((i, inst.owner.clone()));
     }
     let env = env_facts(loaded, shared);
     let mut by_owner = BTreeMap::new();
@@ -63,17 +66,33 @@ pub fn lower(
             root_access: settings.root_access,
             pip_mirror: settings.pip_mirror.clone(),
             env_file: settings.env_file.then(|| env.clone()),
-            extra_on_create: settings.on_create.as_ref().map(|p| loaded.scripts[p].clone()),
-            extra_on_start: settings.on_start.as_ref().map(|p| loaded.scripts[p].clone()),
+            extra_on_create: settings
+                .on_create
+                .as_ref()
+                .map(|p| loaded.scripts[p].clone()),
+            extra_on_start: settings
+                .on_start
+                .as_ref()
+                .map(|p| loaded.scripts[p].clone()),
         })
         .map_err(|e| LowerError {
-            message: format!("cannot render the lifecycle scripts of {}: {}", describe(&owners), e.0),
+            message: format!(
+                "cannot render the lifecycle scripts of {}: {}",
+                describe(&owners),
+                e.0
+            ),
             pointer: String::new(),
             help: None,
         })?;
         let mut props = serde_json::Map::new();
-        props.insert("NotebookInstanceLifecycleConfigName".into(), json!(lcc_name));
-        let hooks = [("OnCreate", "on-create", rendered.on_create), ("OnStart", "on-start", Some(rendered.on_start))];
+        props.insert(
+            "NotebookInstanceLifecycleConfigName".into(),
+            json!(lcc_name),
+        );
+        let hooks = [
+            ("OnCreate", "on-create", rendered.on_create),
+            ("OnStart", "on-start", Some(rendered.on_start)),
+        ];
         for (key, hook, script) in hooks {
             let Some(script) = script else { continue };
             let file = format!("{lcc_name}.{hook}.sh");
@@ -96,7 +115,10 @@ pub fn lower(
         }
         let id = t.add(
             LogicalId::new(&["Lifecycle", &tag]),
-            Resource::new("AWS::SageMaker::NotebookInstanceLifecycleConfig", Value::Object(props)),
+            Resource::new(
+                "AWS::SageMaker::NotebookInstanceLifecycleConfig",
+                Value::Object(props),
+            ),
         );
         for (_, owner) in owners {
             by_owner.insert(owner, id.clone());
@@ -109,14 +131,38 @@ fn describe(owners: &[(usize, String)]) -> String {
     let names: Vec<&str> = owners.iter().map(|(_, o)| o.as_str()).collect();
     match names.as_slice() {
         [one] => format!("owner `{one}`"),
-        many => format!("owners {}", many.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "owners {}",
+            many.iter()
+                .map(|o| format!("`{o}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
-fn script_pointer(owners: &[(usize, String)], hook: &str, bp: &crate::blueprint::Blueprint) -> String {
-    let key = if hook == "on-create" { "on_create" } else { "on_start" };
+fn script_pointer(
+    owners: &[(usize, String)],
+    hook: &str,
+    bp: &crate::blueprint::Blueprint,
+) -> String {
+    let key = if hook == "on-create" {
+        "on_create"
+    } else {
+        "on_start"
+    };
     for (i, _) in owners {
-        if bp.notebooks.instances[*i].lifecycle.as_ref().is_some_and(|l| if key == "on_create" { l.on_create.is_some() } else { l.on_start.is_some() }) {
+        if bp.notebooks.instances[*i]
+            .lifecycle
+            .as_ref()
+            .is_some_and(|l| {
+                if key == "on_create" {
+                    l.on_create.is_some()
+                } else {
+                    l.on_start.is_some()
+                }
+            })
+        {
             return format!("/notebooks/instances/{i}/lifecycle/{key}");
         }
     }
@@ -186,7 +232,11 @@ fn env_facts(loaded: &Loaded, shared: &Shared) -> EnvFacts {
         }
     };
     let subnets: Vec<String> = shared.subnets.iter().map(placeholder).collect();
-    let sg = shared.notebook_sg.as_ref().map(|id| placeholder(&get_att(id, "GroupId"))).unwrap_or_default();
+    let sg = shared
+        .notebook_sg
+        .as_ref()
+        .map(|id| placeholder(&get_att(id, "GroupId")))
+        .unwrap_or_default();
     let buckets: Vec<&str> = bp.data.buckets.iter().map(|b| b.name.as_str()).collect();
     EnvFacts {
         lines: vec![
@@ -209,7 +259,10 @@ mod tests {
         EnvFacts {
             lines: vec![
                 ("NBSYNTH_VPC_ID".into(), "${Vpc}".into()),
-                ("NBSYNTH_SECURITY_GROUP_ID".into(), "${NotebookSecurityGroup.GroupId}".into()),
+                (
+                    "NBSYNTH_SECURITY_GROUP_ID".into(),
+                    "${NotebookSecurityGroup.GroupId}".into(),
+                ),
                 ("NBSYNTH_STACK".into(), "demo".into()),
             ],
         }
@@ -230,7 +283,10 @@ mod tests {
     #[test]
     fn a_script_without_stack_values_is_embedded_as_it_is() {
         let v = content("#!/bin/bash\necho ${HOME}\n", &env(), false).unwrap();
-        assert_eq!(v["Fn::Base64"].as_str(), Some("#!/bin/bash\necho ${HOME}\n"));
+        assert_eq!(
+            v["Fn::Base64"].as_str(),
+            Some("#!/bin/bash\necho ${HOME}\n")
+        );
     }
 
     #[test]
@@ -241,9 +297,19 @@ mod tests {
         assert!(script.len().div_ceil(3) * 4 <= MAX_CONTENT_CHARS);
         let v = content(&script, &env(), false).unwrap();
         let sub = v["Fn::Base64"]["Fn::Sub"].as_str().unwrap();
-        assert!(sub.len() < script.len() / 4, "compressed: {} bytes", sub.len());
-        assert!(sub.contains("sed -i 's|@NBSYNTH_VALUE_0@|${Vpc}|g'"), "{sub}");
-        assert_eq!(crate::cfn::refs::sub_variables(sub).collect::<Vec<_>>(), vec!["Vpc"]);
+        assert!(
+            sub.len() < script.len() / 4,
+            "compressed: {} bytes",
+            sub.len()
+        );
+        assert!(
+            sub.contains("sed -i 's|@NBSYNTH_VALUE_0@|${Vpc}|g'"),
+            "{sub}"
+        );
+        assert_eq!(
+            crate::cfn::refs::sub_variables(sub).collect::<Vec<_>>(),
+            vec!["Vpc"]
+        );
     }
 
     #[test]
@@ -252,7 +318,9 @@ mod tests {
         let mut x: u64 = 1;
         let lines: String = (0..2500)
             .map(|_| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 format!("echo {x:016x}{:016x}\n", x.rotate_left(17))
             })
             .collect();

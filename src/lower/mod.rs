@@ -101,13 +101,25 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     for inst in &bp.notebooks.instances {
         owner_resources.insert(inst.owner.clone(), names.owner_ids(&inst.owner));
     }
-    Ok(Lowered { template: t, scripts: lifecycles.files, owner_resources })
+    Ok(Lowered {
+        template: t,
+        scripts: lifecycles.files,
+        owner_resources,
+    })
 }
 
 fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
     use crate::cfn::{get_att, join};
-    t.output(LogicalId::new(&["VpcId"]), "VPC the notebooks run in", shared.vpc.clone());
-    t.output(LogicalId::new(&["SubnetIds"]), "Isolated subnets (comma-separated)", join(",", shared.subnets.clone()));
+    t.output(
+        LogicalId::new(&["VpcId"]),
+        "VPC the notebooks run in",
+        shared.vpc.clone(),
+    );
+    t.output(
+        LogicalId::new(&["SubnetIds"]),
+        "Isolated subnets (comma-separated)",
+        join(",", shared.subnets.clone()),
+    );
     if let Some(sg) = &shared.notebook_sg {
         t.output(
             LogicalId::new(&["NotebookSecurityGroupId"]),
@@ -115,7 +127,11 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
             get_att(sg, "GroupId"),
         );
     }
-    t.output(LogicalId::new(&["KmsKeyArn"]), "KMS key encrypting the notebooks' volumes", shared.key_arn.clone());
+    t.output(
+        LogicalId::new(&["KmsKeyArn"]),
+        "KMS key encrypting the notebooks' volumes",
+        shared.key_arn.clone(),
+    );
     for inst in &bp.notebooks.instances {
         t.output(
             LogicalId::new(&[inst.owner.as_str(), "NotebookName"]),
@@ -135,7 +151,9 @@ fn waivers(bp: &Blueprint, names: &Names, t: &mut Template) {
             Some(owner) => {
                 for id in names.owner_ids(owner) {
                     if let Some(r) = t.resources.get_mut(&id) {
-                        let md = r.metadata.get_or_insert_with(|| json!({"nbsynth": {"waivers": []}}));
+                        let md = r
+                            .metadata
+                            .get_or_insert_with(|| json!({"nbsynth": {"waivers": []}}));
                         if let Some(list) = md["nbsynth"]["waivers"].as_array_mut() {
                             list.push(entry.clone());
                         }

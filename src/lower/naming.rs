@@ -16,7 +16,10 @@ pub struct Names {
 
 impl Names {
     pub fn new(bp: &Blueprint) -> Names {
-        Names { stack: bp.name.clone(), has_access: bp.access.is_some() }
+        Names {
+            stack: bp.name.clone(),
+            has_access: bp.access.is_some(),
+        }
     }
 
     /// The notebook instance's name (and the last part of its ARN).
@@ -58,13 +61,20 @@ pub fn zone_letter(i: usize) -> char {
 
 /// FNV-1a: a stable 64-bit hash for content-derived names (std's hasher is not stable).
 pub fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The blueprint's tags plus `extra` (for example `Name` or `owner`), sorted by key.
 pub fn tags(bp: &Blueprint, extra: &[(&str, &str)]) -> serde_json::Value {
-    let mut all: std::collections::BTreeMap<&str, &str> =
-        bp.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut all: std::collections::BTreeMap<&str, &str> = bp
+        .tags
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     all.extend(extra.iter().copied());
-    all.into_iter().map(|(k, v)| serde_json::json!({"Key": k, "Value": v})).collect()
+    all.into_iter()
+        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
+        .collect()
 }

@@ -12,7 +12,11 @@ use crate::cfn::{LogicalId, Resource, Template, get_azs, r#ref, select};
 pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template) -> (Value, Vec<Value>, Vec<Value>) {
     if let Some(existing) = &bp.network.existing {
         let ids = |v: &[String]| v.iter().map(|s| json!(s)).collect();
-        return (json!(existing.vpc), ids(&existing.subnets), ids(&existing.route_tables));
+        return (
+            json!(existing.vpc),
+            ids(&existing.subnets),
+            ids(&existing.route_tables),
+        );
     }
     let cidr = Cidr::parse(&bp.network.cidr).expect("validated CIDR");
     let vpc = t.add(

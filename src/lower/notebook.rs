@@ -34,22 +34,42 @@ pub fn lower(
         );
         repos.insert(name.clone(), id);
     }
-    let sg = shared.notebook_sg.clone().expect("security groups are lowered first");
+    let sg = shared
+        .notebook_sg
+        .clone()
+        .expect("security groups are lowered first");
     for inst in &bp.notebooks.instances {
         let owner = inst.owner.as_str();
         let d = &bp.notebooks.defaults;
         let life = bp.lifecycle.effective(inst.lifecycle.as_ref());
         // Subnet by a hash of the owner, not by position: adding or reordering owners never
         // moves (and so never replaces) another owner's notebook.
-        let subnet = shared.subnets[(stable_hash(owner) % shared.subnets.len() as u64) as usize].clone();
+        let subnet =
+            shared.subnets[(stable_hash(owner) % shared.subnets.len() as u64) as usize].clone();
         let mut p = serde_json::Map::new();
         p.insert("NotebookInstanceName".into(), json!(names.notebook(owner)));
-        p.insert("InstanceType".into(), json!(inst.instance_type.as_ref().unwrap_or(&d.instance_type)));
-        p.insert("PlatformIdentifier".into(), json!(inst.platform.as_ref().unwrap_or(&d.platform)));
-        p.insert("VolumeSizeInGB".into(), json!(inst.volume_gb.unwrap_or(d.volume_gb)));
+        p.insert(
+            "InstanceType".into(),
+            json!(inst.instance_type.as_ref().unwrap_or(&d.instance_type)),
+        );
+        p.insert(
+            "PlatformIdentifier".into(),
+            json!(inst.platform.as_ref().unwrap_or(&d.platform)),
+        );
+        p.insert(
+            "VolumeSizeInGB".into(),
+            json!(inst.volume_gb.unwrap_or(d.volume_gb)),
+        );
         p.insert("RoleArn".into(), get_att(&roles[owner], "Arn"));
         p.insert("DirectInternetAccess".into(), json!("Disabled"));
-        p.insert("RootAccess".into(), json!(if life.root_access { "Enabled" } else { "Disabled" }));
+        p.insert(
+            "RootAccess".into(),
+            json!(if life.root_access {
+                "Enabled"
+            } else {
+                "Disabled"
+            }),
+        );
         p.insert("KmsKeyId".into(), shared.key_id.clone());
         p.insert("SubnetId".into(), subnet);
         p.insert("SecurityGroupIds".into(), json!([get_att(&sg, "GroupId")]));
@@ -61,7 +81,10 @@ pub fn lower(
             "LifecycleConfigName".into(),
             get_att(&lifecycles[owner], "NotebookInstanceLifecycleConfigName"),
         );
-        let mut rs = inst.repositories.iter().map(|r| get_att(&repos[r], "CodeRepositoryName"));
+        let mut rs = inst
+            .repositories
+            .iter()
+            .map(|r| get_att(&repos[r], "CodeRepositoryName"));
         if let Some(first) = rs.next() {
             p.insert("DefaultCodeRepository".into(), first);
             let rest: Vec<Value> = rs.collect();

@@ -28,8 +28,14 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
             "Description": "Optional: the id of the S3 managed prefix list in this region (aws ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.REGION.s3). Given, notebooks may reach S3 only through it; empty, HTTPS egress is open to 0.0.0.0/0, which these isolated subnets route only to S3."
         }),
     );
-    t.conditions.insert(NO_PREFIX_LIST.into(), json!({"Fn::Equals": [{"Ref": PREFIX_LIST_PARAMETER}, ""]}));
-    t.conditions.insert(HAS_PREFIX_LIST.into(), json!({"Fn::Not": [{"Condition": NO_PREFIX_LIST}]}));
+    t.conditions.insert(
+        NO_PREFIX_LIST.into(),
+        json!({"Fn::Equals": [{"Ref": PREFIX_LIST_PARAMETER}, ""]}),
+    );
+    t.conditions.insert(
+        HAS_PREFIX_LIST.into(),
+        json!({"Fn::Not": [{"Condition": NO_PREFIX_LIST}]}),
+    );
     let endpoint_sg = t.add(
         LogicalId::new(&["EndpointSecurityGroup"]),
         Resource::new(

