@@ -34,36 +34,56 @@ pub struct Invalid {
 const MAX_USER_SCRIPT_BYTES: u64 = 64 * 1024;
 
 pub fn load(path: &Path, rule_ids: &[String]) -> Result<Loaded, Invalid> {
-    let file = SourceFile::read(path).map_err(|d| Invalid { file: None, diagnostics: vec![d] })?;
+    let file = SourceFile::read(path).map_err(|d| Invalid {
+        file: None,
+        diagnostics: vec![d],
+    })?;
     load_source(file, rule_ids)
 }
 
 pub fn load_source(file: SourceFile, rule_ids: &[String]) -> Result<Loaded, Invalid> {
     let doc = match source::yaml::load(&file, TagMode::Reject) {
         Ok(doc) => doc,
-        Err(diagnostics) => return Err(Invalid { file: Some(file), diagnostics }),
+        Err(diagnostics) => {
+            return Err(Invalid {
+                file: Some(file),
+                diagnostics,
+            });
+        }
     };
     let errors = schema::validate(&file, &doc.value, &doc.spans);
     if !errors.is_empty() {
-        return Err(Invalid { file: Some(file), diagnostics: errors });
+        return Err(Invalid {
+            file: Some(file),
+            diagnostics: errors,
+        });
     }
     let blueprint: Blueprint = match serde_json::from_value(doc.value.clone()) {
         Ok(b) => b,
         Err(e) => {
             // The schema accepted it, so this is a disagreement between schema and model.
-            let d = Diagnostic::error("E0106", format!("blueprint does not fit the model: {e}")).at(
-                &file,
-                crate::source::Span { start: 0, end: 1 },
-            );
-            return Err(Invalid { file: Some(file), diagnostics: vec![d] });
+            let d = Diagnostic::error("E0106", format!("blueprint does not fit the model: {e}"))
+                .at(&file, crate::source::Span { start: 0, end: 1 });
+            return Err(Invalid {
+                file: Some(file),
+                diagnostics: vec![d],
+            });
         }
     };
     let mut errors = semantic::check(&file, &blueprint, &doc.value, &doc.spans, rule_ids);
     let scripts = read_scripts(&file, &blueprint, &doc.spans, &mut errors);
     if !errors.is_empty() {
-        return Err(Invalid { file: Some(file), diagnostics: errors });
+        return Err(Invalid {
+            file: Some(file),
+            diagnostics: errors,
+        });
     }
-    Ok(Loaded { file, blueprint, spans: doc.spans, scripts })
+    Ok(Loaded {
+        file,
+        blueprint,
+        spans: doc.spans,
+        scripts,
+    })
 }
 
 fn read_scripts(
@@ -72,7 +92,11 @@ fn read_scripts(
     spans: &Spans,
     errors: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, String> {
-    let base: PathBuf = file.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base: PathBuf = file
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let mut wanted: Vec<(String, String)> = Vec::new();
     let mut push = |pointer: String, p: &Option<String>| {
         if let Some(p) = p {
@@ -83,8 +107,14 @@ fn read_scripts(
     push("/lifecycle/on_start".into(), &bp.lifecycle.on_start);
     for (i, inst) in bp.notebooks.instances.iter().enumerate() {
         if let Some(l) = &inst.lifecycle {
-            push(format!("/notebooks/instances/{i}/lifecycle/on_create"), &l.on_create);
-            push(format!("/notebooks/instances/{i}/lifecycle/on_start"), &l.on_start);
+            push(
+                format!("/notebooks/instances/{i}/lifecycle/on_create"),
+                &l.on_create,
+            );
+            push(
+                format!("/notebooks/instances/{i}/lifecycle/on_start"),
+                &l.on_start,
+            );
         }
     }
     let mut out = BTreeMap::new();
@@ -94,7 +124,9 @@ fn read_scripts(
         }
         let full = base.join(&rel);
         let fail = |msg: String| {
-            Diagnostic::error("E0212", msg).at(file, spans.value(&pointer)).label("script path, relative to the blueprint")
+            Diagnostic::error("E0212", msg)
+                .at(file, spans.value(&pointer))
+                .label("script path, relative to the blueprint")
         };
         match std::fs::metadata(&full) {
             Ok(m) if m.is_dir() => errors.push(fail(format!("`{rel}` is a directory, expected a script"))),

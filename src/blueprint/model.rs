@@ -46,7 +46,12 @@ pub struct Network {
 
 impl Default for Network {
     fn default() -> Self {
-        Network { cidr: default_cidr(), zones: default_zones(), existing: None, endpoints: Endpoints::default() }
+        Network {
+            cidr: default_cidr(),
+            zones: default_zones(),
+            existing: None,
+            endpoints: Endpoints::default(),
+        }
     }
 }
 
@@ -83,7 +88,11 @@ mod auto {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
         let s = String::deserialize(d)?;
-        if s == "auto" { Ok(()) } else { Err(D::Error::custom("expected `auto`")) }
+        if s == "auto" {
+            Ok(())
+        } else {
+            Err(D::Error::custom("expected `auto`"))
+        }
     }
 }
 
@@ -96,7 +105,9 @@ pub struct Encryption {
 
 impl Default for Encryption {
     fn default() -> Self {
-        Encryption { kms_key: default_kms_key() }
+        Encryption {
+            kms_key: default_kms_key(),
+        }
     }
 }
 
@@ -155,7 +166,10 @@ pub struct EffectiveLifecycle {
 pub enum Source {
     Embed,
     /// `s3://bucket/prefix/`: bucket and prefix (ending in `/`, or empty).
-    S3 { bucket: String, prefix: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
 }
 
 impl Lifecycle {
@@ -166,7 +180,10 @@ impl Lifecycle {
         EffectiveLifecycle {
             disable_download: o.disable_download.or(self.disable_download).unwrap_or(true),
             idle_shutdown: o.idle_shutdown.or(self.idle_shutdown).unwrap_or(60),
-            ignore_connections: o.ignore_connections.or(self.ignore_connections).unwrap_or(false),
+            ignore_connections: o
+                .ignore_connections
+                .or(self.ignore_connections)
+                .unwrap_or(false),
             root_access: o.root_access.or(self.root_access).unwrap_or(false),
             pip_mirror: o.pip_mirror.or_else(|| self.pip_mirror.clone()),
             env_file: o.env_file.or(self.env_file).unwrap_or(true),
@@ -175,7 +192,10 @@ impl Lifecycle {
             source: match source.strip_prefix("s3://") {
                 Some(rest) => {
                     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                    Source::S3 { bucket: bucket.into(), prefix: prefix.into() }
+                    Source::S3 {
+                        bucket: bucket.into(),
+                        prefix: prefix.into(),
+                    }
                 }
                 None => Source::Embed,
             },

@@ -23,20 +23,33 @@ impl Cidr {
         let (ip, prefix) = s.split_once('/')?;
         let ip: Ipv4Addr = ip.parse().ok()?;
         let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
-        Some(Cidr { base: u32::from(ip), prefix })
+        Some(Cidr {
+            base: u32::from(ip),
+            prefix,
+        })
     }
 
     fn mask(prefix: u8) -> u32 {
-        if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) }
+        if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - prefix)
+        }
     }
 
     pub fn network(self) -> Cidr {
-        Cidr { base: self.base & Self::mask(self.prefix), prefix: self.prefix }
+        Cidr {
+            base: self.base & Self::mask(self.prefix),
+            prefix: self.prefix,
+        }
     }
 
     /// The `i`-th block of `prefix` inside this one.
     pub fn subnet(self, prefix: u8, i: u32) -> Cidr {
-        Cidr { base: self.base + (i << (32 - prefix)), prefix }
+        Cidr {
+            base: self.base + (i << (32 - prefix)),
+            prefix,
+        }
     }
 
     pub fn size(self) -> u64 {
@@ -52,14 +65,22 @@ impl std::fmt::Display for Cidr {
 
 /// Prefix of each subnet when a VPC block is split evenly into `zones` subnets.
 pub fn subnet_prefix(vpc: Cidr, zones: u8) -> u8 {
-    let bits = (u32::from(zones.max(1)) - 1).checked_ilog2().map_or(0, |b| b + 1) as u8;
+    let bits = (u32::from(zones.max(1)) - 1)
+        .checked_ilog2()
+        .map_or(0, |b| b + 1) as u8;
     vpc.prefix + bits
 }
 
 /// AWS reserves five addresses in every subnet.
 const RESERVED_PER_SUBNET: u64 = 5;
 
-pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule_ids: &[String]) -> Vec<Diagnostic> {
+pub fn check(
+    file: &SourceFile,
+    bp: &Blueprint,
+    raw: &Value,
+    spans: &Spans,
+    rule_ids: &[String],
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let key = |p: &str| spans.key(p);
     let val = |p: &str| spans.value(p);
@@ -74,21 +95,34 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
                 Diagnostic::error("E0201", format!("owner `{}` is listed twice", inst.owner))
                     .at(file, val(&p))
                     .label("duplicate owner")
-                    .help(format!("first listed at notebooks.instances[{first}]; each owner gets one notebook")),
+                    .help(format!(
+                        "first listed at notebooks.instances[{first}]; each owner gets one notebook"
+                    )),
             );
             continue;
         }
         let id = LogicalId::new(&[&inst.owner]);
         if let Some(other) = ids.insert(id.clone(), &inst.owner) {
             out.push(
-                Diagnostic::error("E0211", format!("owners `{other}` and `{}` give the same resource names ({id})", inst.owner))
-                    .at(file, val(&p))
-                    .label("clashes with another owner")
-                    .help("owner names must differ in more than their dashes"),
+                Diagnostic::error(
+                    "E0211",
+                    format!(
+                        "owners `{other}` and `{}` give the same resource names ({id})",
+                        inst.owner
+                    ),
+                )
+                .at(file, val(&p))
+                .label("clashes with another owner")
+                .help("owner names must differ in more than their dashes"),
             );
         }
     }
-    let owners: Vec<String> = bp.notebooks.instances.iter().map(|i| i.owner.clone()).collect();
+    let owners: Vec<String> = bp
+        .notebooks
+        .instances
+        .iter()
+        .map(|i| i.owner.clone())
+        .collect();
 
     // Repositories referenced by notebooks exist.
     let repo_names: Vec<String> = bp.repositories.keys().cloned().collect();
@@ -96,11 +130,16 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
         for (j, r) in inst.repositories.iter().enumerate() {
             if !bp.repositories.contains_key(r) {
                 let mut d = Diagnostic::error("E0202", format!("repository `{r}` is not defined"))
-                    .at(file, val(&format!("/notebooks/instances/{i}/repositories/{j}")))
+                    .at(
+                        file,
+                        val(&format!("/notebooks/instances/{i}/repositories/{j}")),
+                    )
                     .label("no such repository");
                 d = match closest(r, &repo_names) {
                     Some(best) => d.help(format!("did you mean `{best}`?")),
-                    None if repo_names.is_empty() => d.help("define it under `repositories:` with its url"),
+                    None if repo_names.is_empty() => {
+                        d.help("define it under `repositories:` with its url")
+                    }
                     None => d.help(format!("defined repositories: {}", repo_names.join(", "))),
                 };
                 out.push(d);
@@ -112,7 +151,10 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
     if bp.network.existing.is_none() {
         for (name, repo) in &bp.repositories {
             if !repo.url.starts_with("https://git-codecommit.") {
-                let p = format!("/repositories/{}/url", crate::source::yaml::escape_pointer(name));
+                let p = format!(
+                    "/repositories/{}/url",
+                    crate::source::yaml::escape_pointer(name)
+                );
                 out.push(
                     Diagnostic::error("E0214", format!("repository `{name}` is not reachable from the isolated network"))
                         .at(file, val(&p))
@@ -130,10 +172,13 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
         for k in ["cidr", "zones"] {
             if has(k) {
                 out.push(
-                    Diagnostic::error("E0203", format!("`network.{k}` cannot be combined with `network.existing`"))
-                        .at(file, key(&format!("/network/{k}")))
-                        .label("ignored with an existing network")
-                        .help("remove it, or remove `existing` to create a new VPC"),
+                    Diagnostic::error(
+                        "E0203",
+                        format!("`network.{k}` cannot be combined with `network.existing`"),
+                    )
+                    .at(file, key(&format!("/network/{k}")))
+                    .label("ignored with an existing network")
+                    .help("remove it, or remove `existing` to create a new VPC"),
                 );
             }
         }
@@ -220,16 +265,23 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
     // Waivers name a real rule and owner.
     for (i, w) in bp.waivers.iter().enumerate() {
         if !rule_ids.contains(&w.rule) {
-            let mut d = Diagnostic::error("E0207", format!("waiver names unknown rule `{}`", w.rule))
-                .at(file, val(&format!("/waivers/{i}/rule")))
-                .label("no such rule");
+            let mut d =
+                Diagnostic::error("E0207", format!("waiver names unknown rule `{}`", w.rule))
+                    .at(file, val(&format!("/waivers/{i}/rule")))
+                    .label("no such rule");
             if let Some(best) = closest(&w.rule, rule_ids) {
                 d = d.help(format!("did you mean `{best}`?"));
             }
             out.push(d.help("`nbsynth rules` lists the rules"));
         }
         if let Some(o) = w.owner.as_ref().filter(|o| !owners.contains(o)) {
-            out.push(owner_error(file, val(&format!("/waivers/{i}/owner")), o, &owners, "E0208"));
+            out.push(owner_error(
+                file,
+                val(&format!("/waivers/{i}/owner")),
+                o,
+                &owners,
+                "E0208",
+            ));
         }
     }
 
@@ -241,7 +293,11 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
                     Diagnostic::error("E0204", format!("`{s}` has host bits set"))
                         .at(file, val(&format!("/access/source_cidrs/{i}")))
                         .label("not a network address")
-                        .help(format!("did you mean `{}`? For this one address, write `{}/32`", c.network(), s.split('/').next().unwrap_or(s))),
+                        .help(format!(
+                            "did you mean `{}`? For this one address, write `{}/32`",
+                            c.network(),
+                            s.split('/').next().unwrap_or(s)
+                        )),
                 );
             }
         }
@@ -251,7 +307,10 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
     if let Some(access) = &bp.access {
         for o in access.principals.keys() {
             if !owners.contains(o) {
-                let p = format!("/access/principals/{}", crate::source::yaml::escape_pointer(o));
+                let p = format!(
+                    "/access/principals/{}",
+                    crate::source::yaml::escape_pointer(o)
+                );
                 out.push(owner_error(file, key(&p), o, &owners, "E0209"));
             }
         }
@@ -262,10 +321,13 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
         for (needed, why) in required_endpoints(bp) {
             if !list.iter().any(|e| e == needed) {
                 out.push(
-                    Diagnostic::error("E0210", format!("endpoint `{needed}` is missing from `network.endpoints`"))
-                        .at(file, val("/network/endpoints"))
-                        .label(format!("{why} needs `{needed}`"))
-                        .help("add it, or use `endpoints: auto`"),
+                    Diagnostic::error(
+                        "E0210",
+                        format!("endpoint `{needed}` is missing from `network.endpoints`"),
+                    )
+                    .at(file, val("/network/endpoints"))
+                    .label(format!("{why} needs `{needed}`"))
+                    .help("add it, or use `endpoints: auto`"),
                 );
             }
         }
@@ -273,7 +335,13 @@ pub fn check(file: &SourceFile, bp: &Blueprint, raw: &Value, spans: &Spans, rule
     out
 }
 
-fn owner_error(file: &SourceFile, span: crate::source::Span, o: &str, owners: &[String], code: &'static str) -> Diagnostic {
+fn owner_error(
+    file: &SourceFile,
+    span: crate::source::Span,
+    o: &str,
+    owners: &[String],
+    code: &'static str,
+) -> Diagnostic {
     let mut d = Diagnostic::error(code, format!("`{o}` is not an owner of this blueprint"))
         .at(file, span)
         .label("unknown owner");
@@ -285,7 +353,10 @@ fn owner_error(file: &SourceFile, span: crate::source::Span, o: &str, owners: &[
 
 /// Endpoints without which an enabled feature breaks, with the feature's name.
 pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
-    let mut out = vec![("sts", "the AWS SDK on the notebook"), ("logs", "lifecycle logging")];
+    let mut out = vec![
+        ("sts", "the AWS SDK on the notebook"),
+        ("logs", "lifecycle logging"),
+    ];
     let any_idle = bp
         .notebooks
         .instances
@@ -306,16 +377,27 @@ pub fn endpoint_names(bp: &Blueprint) -> BTreeSet<String> {
         Endpoints::List(l) => l.iter().cloned().collect(),
         Endpoints::Auto => {
             let mut s: BTreeSet<String> =
-                ["sagemaker-api", "sagemaker-runtime", "sts", "logs", "kms"].iter().map(|s| s.to_string()).collect();
+                ["sagemaker-api", "sagemaker-runtime", "sts", "logs", "kms"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
             for (name, _) in required_endpoints(bp) {
                 s.insert(name.to_string());
             }
-            if bp.repositories.values().any(|r| r.url.contains("git-codecommit.")) {
+            if bp
+                .repositories
+                .values()
+                .any(|r| r.url.contains("git-codecommit."))
+            {
                 s.insert("git-codecommit".into());
                 s.insert("codecommit".into());
             }
-            let mirrors = std::iter::once(bp.lifecycle.pip_mirror.as_ref())
-                .chain(bp.notebooks.instances.iter().map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())));
+            let mirrors = std::iter::once(bp.lifecycle.pip_mirror.as_ref()).chain(
+                bp.notebooks
+                    .instances
+                    .iter()
+                    .map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
+            );
             if mirrors.flatten().any(|m| m.contains(".codeartifact.")) {
                 s.insert("codeartifact-api".into());
                 s.insert("codeartifact-repositories".into());
@@ -328,9 +410,16 @@ pub fn endpoint_names(bp: &Blueprint) -> BTreeSet<String> {
 fn find_placeholders(v: &Value, pointer: &str, f: &mut impl FnMut(&str, &str)) {
     match v {
         Value::String(s) => f(pointer, s),
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| find_placeholders(x, &format!("{pointer}/{i}"), f)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| find_placeholders(x, &format!("{pointer}/{i}"), f)),
         Value::Object(m) => m.iter().for_each(|(k, x)| {
-            find_placeholders(x, &format!("{pointer}/{}", crate::source::yaml::escape_pointer(k)), f)
+            find_placeholders(
+                x,
+                &format!("{pointer}/{}", crate::source::yaml::escape_pointer(k)),
+                f,
+            )
         }),
         _ => {}
     }
@@ -344,7 +433,11 @@ fn placeholders(s: &str) -> Vec<(usize, &str)> {
     while let Some(i) = rest.find('{') {
         let Some(j) = rest[i..].find('}') else { break };
         let name = &rest[i + 1..i + j];
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             out.push((offset + i, name));
         }
         offset += i + j + 1;
@@ -366,6 +459,9 @@ mod tests {
         assert_eq!(subnet_prefix(c, 4), 18);
         assert_eq!(subnet_prefix(c, 6), 19);
         assert_eq!(c.subnet(17, 1).to_string(), "10.0.128.0/17");
-        assert_eq!(Cidr::parse("10.0.0.1/16").unwrap().network().to_string(), "10.0.0.0/16");
+        assert_eq!(
+            Cidr::parse("10.0.0.1/16").unwrap().network().to_string(),
+            "10.0.0.0/16"
+        );
     }
 }

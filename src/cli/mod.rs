@@ -30,12 +30,20 @@ impl Outcome {
 
     /// The worse of two outcomes, for commands over several files.
     pub fn max(self, other: Outcome) -> Outcome {
-        if other.code() > self.code() { other } else { self }
+        if other.code() > self.code() {
+            other
+        } else {
+            self
+        }
     }
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "nbsynth", version, about = "Compile a blueprint into hardened, reviewed CloudFormation for SageMaker notebooks")]
+#[command(
+    name = "nbsynth",
+    version,
+    about = "Compile a blueprint into hardened, reviewed CloudFormation for SageMaker notebooks"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -285,16 +285,22 @@ pub fn compress(script: &str, keep: &[&str]) -> String {
         payload_text = payload_text.replace(k, &token);
         substitutions.push(vec![token, (*k).to_string()]);
     }
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
-    gz.write_all(payload_text.as_bytes()).expect("writing to memory");
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    gz.write_all(payload_text.as_bytes())
+        .expect("writing to memory");
     let packed = gz.finish().expect("writing to memory");
     let mut payload = String::new();
     for line in base64(&packed).as_bytes().chunks(76) {
         payload.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
         payload.push('\n');
     }
-    render_template("compressed.sh", context! { payload => payload, substitutions => substitutions })
-        .expect("the compression template renders with any payload")
+    render_template(
+        "compressed.sh",
+        context! { payload => payload, substitutions => substitutions },
+    )
+    .expect("the compression template renders with any payload")
 }
 
 #[cfg(test)]

@@ -151,7 +151,10 @@ fn every_rendered_script_is_shellcheck_clean() {
         "s3 loader",
         &s3_loader("s3://acme-lcc/research/", "on-start.sh"),
     );
-    shellcheck("compressed", &compress(&render(&full()).unwrap().on_start, &[]));
+    shellcheck(
+        "compressed",
+        &compress(&render(&full()).unwrap().on_start, &[]),
+    );
 }
 
 #[test]
@@ -331,7 +334,10 @@ fn the_compressed_form_runs_the_script_or_nothing() {
             .output()
             .expect("bash is required")
     };
-    let packed = compress("#!/bin/bash\necho \"ran in ${NBSYNTH_ROOT:-}\"\nexit 3\n", &[]);
+    let packed = compress(
+        "#!/bin/bash\necho \"ran in ${NBSYNTH_ROOT:-}\"\nexit 3\n",
+        &[],
+    );
     let out = run(&packed);
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ran in /sandbox\n");
