@@ -148,3 +148,27 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// `nbsynth check` on every committed template agrees with the build: no unwaived finding, the
+/// same waivers, exit 0.
+#[test]
+fn committed_templates_pass_nbsynth_check() {
+    let mut checked = 0;
+    for e in std::fs::read_dir(root().join("out")).unwrap() {
+        let p = e.unwrap().path();
+        if !p.to_string_lossy().ends_with(".template.yaml") {
+            continue;
+        }
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_nbsynth"))
+            .args(["check", "--format", "json"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}: {}", p.display(), String::from_utf8_lossy(&o.stdout));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+        let text = report.to_string();
+        assert!(text.contains("waived"), "{}: the build's waivers are visible to check", p.display());
+        checked += 1;
+    }
+    assert!(checked >= 4);
+}
