@@ -48,9 +48,9 @@ fn main() {
             stages[0].1.push(t.elapsed());
             let t = Instant::now();
             let lowered = nbsynth::lower::lower(&loaded, Default::default()).expect("lowers");
-            let json = lowered.template.to_json();
-            stages[1].1.push(t.elapsed());
             resources = lowered.template.resources.len();
+            let json = lowered.template.into_json();
+            stages[1].1.push(t.elapsed());
             let t = Instant::now();
             let review = nbsynth::policy::review(&json, &nbsynth::policy::Options::default())
                 .expect("review runs");

@@ -24,24 +24,26 @@ const PSEUDO: &[&str] = &[
     "AWS::URLSuffix",
 ];
 
-/// Checks a template's JSON form.
+/// Checks a template's JSON form. Linear in the template's size: the pointer of the node being
+/// visited is kept in one buffer (pushed and truncated on the way down and up), and a pointer is
+/// copied out only for a dangling reference.
 pub fn check(template: &Value) -> Vec<Dangling> {
-    let names = |key: &str| -> BTreeSet<String> {
+    let names = |key: &str| -> BTreeSet<&str> {
         template
             .get(key)
             .and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
+            .map(|m| m.keys().map(String::as_str).collect())
             .unwrap_or_default()
     };
     let resources = names("Resources");
     let parameters = names("Parameters");
     let mut out = Vec::new();
-    let mut visit = |pointer: String, target: &str, resource_only: bool| {
+    let mut visit = |pointer: &str, target: &str, resource_only: bool| {
         let known = resources.contains(target)
             || (!resource_only && (parameters.contains(target) || PSEUDO.contains(&target)));
         if !known {
             out.push(Dangling {
-                pointer,
+                pointer: pointer.to_string(),
                 target: target.to_string(),
             });
         }
@@ -49,11 +51,11 @@ pub fn check(template: &Value) -> Vec<Dangling> {
     if let Some(res) = template.get("Resources").and_then(Value::as_object) {
         for (id, r) in res {
             match r.get("DependsOn") {
-                Some(Value::String(s)) => visit(format!("/Resources/{id}/DependsOn"), s, true),
+                Some(Value::String(s)) => visit(&format!("/Resources/{id}/DependsOn"), s, true),
                 Some(Value::Array(a)) => {
                     for (i, s) in a.iter().enumerate() {
                         if let Some(s) = s.as_str() {
-                            visit(format!("/Resources/{id}/DependsOn/{i}"), s, true);
+                            visit(&format!("/Resources/{id}/DependsOn/{i}"), s, true);
                         }
                     }
                 }
@@ -61,33 +63,54 @@ pub fn check(template: &Value) -> Vec<Dangling> {
             }
         }
     }
+    let mut pointer = String::with_capacity(256);
     for section in ["Resources", "Outputs", "Conditions"] {
         if let Some(v) = template.get(section) {
-            walk(v, &format!("/{section}"), &mut visit);
+            pointer.clear();
+            pointer.push('/');
+            pointer.push_str(section);
+            walk(v, &mut pointer, &mut visit);
         }
     }
     out
 }
 
-fn walk(v: &Value, pointer: &str, visit: &mut impl FnMut(String, &str, bool)) {
+/// Appends `/segment` (escaped as a JSON pointer segment) to `pointer`.
+fn push_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    if segment.contains(['~', '/']) {
+        pointer.push_str(&segment.replace('~', "~0").replace('/', "~1"));
+    } else {
+        pointer.push_str(segment);
+    }
+}
+
+fn walk(v: &Value, pointer: &mut String, visit: &mut impl FnMut(&str, &str, bool)) {
+    let len = pointer.len();
     match v {
         Value::Object(m) => {
             if m.len() == 1 {
                 let (k, arg) = m.iter().next().expect("one entry");
                 match (k.as_str(), arg) {
-                    ("Ref", Value::String(t)) => visit(format!("{pointer}/Ref"), t, false),
+                    ("Ref", Value::String(t)) => {
+                        pointer.push_str("/Ref");
+                        visit(pointer, t, false);
+                    }
                     ("Fn::GetAtt", Value::Array(a)) => {
                         if let Some(t) = a.first().and_then(Value::as_str) {
-                            visit(format!("{pointer}/Fn::GetAtt"), t, true);
+                            pointer.push_str("/Fn::GetAtt");
+                            visit(pointer, t, true);
                         }
                     }
                     ("Fn::GetAtt", Value::String(s)) => {
                         let t = s.split('.').next().unwrap_or(s);
-                        visit(format!("{pointer}/Fn::GetAtt"), t, true);
+                        pointer.push_str("/Fn::GetAtt");
+                        visit(pointer, t, true);
                     }
                     ("Fn::Sub", Value::String(s)) => {
+                        pointer.push_str("/Fn::Sub");
                         for t in sub_variables(s) {
-                            visit(format!("{pointer}/Fn::Sub"), t, false);
+                            visit(pointer, t, false);
                         }
                     }
                     ("Fn::Sub", Value::Array(a)) => {
@@ -97,25 +120,28 @@ fn walk(v: &Value, pointer: &str, visit: &mut impl FnMut(String, &str, bool)) {
                             .map(|m| m.keys().map(String::as_str).collect())
                             .unwrap_or_default();
                         if let Some(s) = a.first().and_then(Value::as_str) {
+                            pointer.push_str("/Fn::Sub");
                             for t in sub_variables(s).filter(|t| !local.contains(t)) {
-                                visit(format!("{pointer}/Fn::Sub"), t, false);
+                                visit(pointer, t, false);
                             }
                         }
                     }
                     _ => {}
                 }
+                pointer.truncate(len);
             }
             for (k, child) in m {
-                walk(
-                    child,
-                    &format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")),
-                    visit,
-                );
+                push_segment(pointer, k);
+                walk(child, pointer, visit);
+                pointer.truncate(len);
             }
         }
         Value::Array(a) => {
             for (i, child) in a.iter().enumerate() {
-                walk(child, &format!("{pointer}/{i}"), visit);
+                use std::fmt::Write;
+                let _ = write!(pointer, "/{i}");
+                walk(child, pointer, visit);
+                pointer.truncate(len);
             }
         }
         _ => {}

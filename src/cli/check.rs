@@ -60,6 +60,7 @@ pub fn run(args: &Args) -> Outcome {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
     };
+    policy::warm_up();
     let mut outcome = Outcome::Clean;
     let mut checked = Vec::new();
     let mut timings: Vec<(String, Duration)> = Vec::new();

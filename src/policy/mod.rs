@@ -147,6 +147,20 @@ impl Review {
     }
 }
 
+/// Starts paying the review's one-time costs on another thread, so that they overlap with the
+/// caller's loading (or lowering) instead of adding to it. Call it as early as the caller knows
+/// a review will run; [`review`] works the same without it. A no-op on a single core, where the
+/// warm-up would only compete with the caller.
+pub fn warm_up() {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) > 1 {
+        // Detached: the review waits for any one-time initialisation still under way, and a
+        // process that ends first (an invalid blueprint) need not wait for it.
+        let _ = std::thread::Builder::new()
+            .name("warm-up".into())
+            .spawn(guard::warm_up);
+    }
+}
+
 /// The ids of every rule (the build checks that blueprint waivers name one).
 pub fn rule_ids() -> Vec<String> {
     rules().iter().map(|r| r.id.to_string()).collect()
