@@ -189,9 +189,14 @@ fn content(script: &str, env: &EnvFacts, always_compress: bool) -> Result<Value,
         (text.len() + resolved).div_ceil(3) * 4
     };
     let mut text = script.to_string();
-    if always_compress || worst_case(&text) > MAX_CONTENT_CHARS {
+    let too_large = worst_case(&text) > MAX_CONTENT_CHARS;
+    if always_compress || too_large {
         let keep: Vec<&str> = placeholders.iter().copied().collect();
-        text = scripts::compress(script, &keep);
+        let packed = scripts::compress(script, &keep);
+        // A short hook grows when compressed: keep it as it is unless it must shrink.
+        if too_large || packed.len() < text.len() {
+            text = packed;
+        }
         if worst_case(&text) > MAX_CONTENT_CHARS {
             return Err(worst_case(&text));
         }
