@@ -158,13 +158,14 @@ fn invalid_blueprints() {
     // Every snapshot belongs to a case, so a renamed case leaves nothing stale behind.
     for e in std::fs::read_dir(corpus_dir()).unwrap().flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
-        if let Some(stem) = file.strip_suffix(".stderr") {
-            if !names.iter().any(|n| n == stem) {
-                failures.push(Result {
-                    case: stem.into(),
-                    problem: format!("snapshot {file} has no case"),
-                });
-            }
+        if let Some(stem) = file
+            .strip_suffix(".stderr")
+            .filter(|stem| !names.iter().any(|n| n == stem))
+        {
+            failures.push(Result {
+                case: stem.into(),
+                problem: format!("snapshot {file} has no case"),
+            });
         }
     }
     if !failures.is_empty() {
