@@ -164,10 +164,20 @@ fn committed_templates_pass_nbsynth_check() {
             .arg(&p)
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}: {}", p.display(), String::from_utf8_lossy(&o.stdout));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            p.display(),
+            String::from_utf8_lossy(&o.stdout)
+        );
         let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
         let text = report.to_string();
-        assert!(text.contains("waived"), "{}: the build's waivers are visible to check", p.display());
+        assert!(
+            text.contains("waived"),
+            "{}: the build's waivers are visible to check",
+            p.display()
+        );
         checked += 1;
     }
     assert!(checked >= 4);
