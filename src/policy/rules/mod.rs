@@ -117,36 +117,11 @@ pub fn target(v: &Value) -> Option<(&str, Option<&str>)> {
 /// Standard base64 (what `Fn::Base64` produces and SageMaker expects), strictly: the
 /// alphabet, padding and length; `None` if the text is not base64.
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    if bytes.is_empty() || !bytes.len().is_multiple_of(4) {
+    use base64::Engine;
+    if s.is_empty() {
         return None;
     }
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    let chunks = bytes.len() / 4;
-    for (i, chunk) in bytes.chunks(4).enumerate() {
-        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && i + 1 != chunks) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in &chunk[..4 - pad] {
-            n = (n << 6) | val(c)?;
-        }
-        n <<= 6 * pad as u32;
-        let three = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&three[..3 - pad]);
-    }
-    Some(out)
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
 #[cfg(test)]
