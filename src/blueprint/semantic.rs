@@ -229,8 +229,7 @@ pub fn check(
     find_placeholders(raw, "", &mut |pointer, s| {
         let in_prefix = pointer.starts_with("/data/buckets/")
             && (pointer.contains("/read/") || pointer.contains("/write/"));
-        for (start, name) in placeholders(s) {
-            let _ = start;
+        for name in placeholders(s) {
             if !in_prefix {
                 out.push(
                     Diagnostic::error("E0206", format!("`{{{name}}}` is not allowed here"))
@@ -426,10 +425,9 @@ fn find_placeholders(v: &Value, pointer: &str, f: &mut impl FnMut(&str, &str)) {
 }
 
 /// `{name}` occurrences in a string.
-fn placeholders(s: &str) -> Vec<(usize, &str)> {
+fn placeholders(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = s;
-    let mut offset = 0;
     while let Some(i) = rest.find('{') {
         let Some(j) = rest[i..].find('}') else { break };
         let name = &rest[i + 1..i + j];
@@ -438,9 +436,8 @@ fn placeholders(s: &str) -> Vec<(usize, &str)> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            out.push((offset + i, name));
+            out.push(name);
         }
-        offset += i + j + 1;
         rest = &rest[i + j + 1..];
     }
     out

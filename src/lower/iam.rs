@@ -285,7 +285,7 @@ pub fn lower_policies(
             ),
         );
         if let Some(access) = &bp.access {
-            lower_access(bp, names, t, shared, owner, access);
+            lower_access(names, t, shared, owner, access);
         }
     }
     Ok(())
@@ -330,7 +330,6 @@ fn principals_account(bp: &Blueprint, t: &mut Template) -> Result<(), LowerError
 }
 
 fn lower_access(
-    _bp: &Blueprint,
     names: &Names,
     t: &mut Template,
     shared: &Shared,
