@@ -86,6 +86,12 @@ impl Resource {
         self
     }
 
+    /// Created only when the template condition `name` holds.
+    pub fn condition(mut self, name: &str) -> Self {
+        self.condition = Some(name.to_string());
+        self
+    }
+
     pub fn retain(mut self) -> Self {
         self.retain = Some(Retain::Retain);
         self

@@ -89,37 +89,41 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
         ),
     );
     // Exactly one of the two S3 egress rules exists, chosen by the parameter.
-    let mut to_s3 = Resource::new(
-        "AWS::EC2::SecurityGroupEgress",
-        json!({
+    let https_egress = |destination: (&str, serde_json::Value), description: &str| {
+        let mut rule = json!({
             "GroupId": get_att(&notebook_sg, "GroupId"),
             "IpProtocol": "tcp",
             "FromPort": 443,
             "ToPort": 443,
-            "DestinationPrefixListId": {"Ref": PREFIX_LIST_PARAMETER},
-            "Description": "HTTPS to S3 through the gateway endpoint's prefix list"
-        }),
+        });
+        rule[destination.0] = destination.1;
+        rule["Description"] = json!(description);
+        Resource::new("AWS::EC2::SecurityGroupEgress", rule)
+    };
+    t.add(
+        LogicalId::new(&["NotebookEgressToS3PrefixList"]),
+        https_egress(
+            (
+                "DestinationPrefixListId",
+                json!({"Ref": PREFIX_LIST_PARAMETER}),
+            ),
+            "HTTPS to S3 through the gateway endpoint's prefix list",
+        )
+        .condition(HAS_PREFIX_LIST),
     );
-    to_s3.condition = Some(HAS_PREFIX_LIST.into());
-    t.add(LogicalId::new(&["NotebookEgressToS3PrefixList"]), to_s3);
-    let mut to_any = Resource::new(
-        "AWS::EC2::SecurityGroupEgress",
-        json!({
-            "GroupId": get_att(&notebook_sg, "GroupId"),
-            "IpProtocol": "tcp",
-            "FromPort": 443,
-            "ToPort": 443,
-            "CidrIp": "0.0.0.0/0",
-            "Description": "HTTPS to S3 through the gateway endpoint: the isolated route tables have no other route out"
-        }),
+    t.add(
+        LogicalId::new(&["NotebookEgressToS3"]),
+        https_egress(
+            ("CidrIp", json!("0.0.0.0/0")),
+            "HTTPS to S3 through the gateway endpoint: the isolated route tables have no other route out",
+        )
+        .condition(NO_PREFIX_LIST)
+        // A deliberate, documented exception: the review report shows it with this reason.
+        .metadata(json!({"nbsynth": {"waivers": [{
+            "rule": "SG_NO_WORLD_EGRESS",
+            "reason": "exists only while the S3PrefixListId parameter is empty; the isolated route tables route nothing but the S3 gateway prefix list, so 443 to 0.0.0.0/0 reaches S3 only (deploy with S3PrefixListId to remove it)"
+        }]}})),
     );
-    to_any.condition = Some(NO_PREFIX_LIST.into());
-    // A deliberate, documented exception: the review report shows it with this reason.
-    to_any = to_any.metadata(json!({"nbsynth": {"waivers": [{
-        "rule": "SG_NO_WORLD_EGRESS",
-        "reason": "exists only while the S3PrefixListId parameter is empty; the isolated route tables route nothing but the S3 gateway prefix list, so 443 to 0.0.0.0/0 reaches S3 only (deploy with S3PrefixListId to remove it)"
-    }]}}));
-    t.add(LogicalId::new(&["NotebookEgressToS3"]), to_any);
     shared.notebook_sg = Some(notebook_sg);
     shared.endpoint_sg = Some(endpoint_sg);
 }
