@@ -239,7 +239,7 @@ fn default_volume_gb() -> u32 {
     20
 }
 fn default_platform() -> String {
-    "notebook-al2-v3".into()
+    super::platform::DEFAULT.into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

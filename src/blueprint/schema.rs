@@ -930,7 +930,7 @@ mod tests {
         assert_eq!(explain_key("notebooks.instances.owner"), Some(owner));
         let platform = explain_key("notebooks.defaults.platform").unwrap();
         assert!(
-            platform.contains("allowed   notebook-al2-v2, notebook-al2-v3"),
+            platform.contains("default   notebook-al2023-v1"),
             "{platform}"
         );
         assert!(

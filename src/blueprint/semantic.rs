@@ -315,6 +315,9 @@ pub fn check(
         }
     }
 
+    // Platforms AWS retired, and instance types a platform does not run.
+    super::platform::check(file, bp, spans, &mut out);
+
     // An explicit endpoint list must contain what the features need.
     if let Endpoints::List(list) = &bp.network.endpoints {
         for (needed, why) in required_endpoints(bp) {
