@@ -155,7 +155,7 @@ fn explain_keys_and_rules() {
         assert!(stdout.contains(needle), "{needle:?} in\n{stdout}");
     }
     let out = nbsynth(&dir, &["explain", "notebooks.defaults.platform"]);
-    assert!(text(&out.stdout).contains("allowed   notebook-al2-v2, notebook-al2-v3"));
+    assert!(text(&out.stdout).contains("default   notebook-al2023-v1"));
 
     let typo = nbsynth(&dir, &["explain", "lifecycle.idle_shutdwon"]);
     assert_eq!(typo.status.code(), Some(2));

@@ -120,7 +120,7 @@ const TOKENS: &[&str] = &[
     "source: s3://bucket-x/p/",
     "pip_mirror: https://x.codeartifact.y/simple",
     "volume_gb: ",
-    "platform: notebook-al2-v2",
+    "platform: notebook-al2023-v1",
     "&a ",
     "*a",
     "!Ref ",
