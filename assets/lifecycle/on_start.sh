@@ -28,14 +28,20 @@ H=$R/home/ec2-user
 log "download block"
 J=$R/etc/nbsynth/jupyter
 B=$R/etc/nbsynth/jupyter-base
+E=$H/anaconda3/envs/JupyterSystemEnv
 before=$changed
 # ~/.jupyter is ec2-user's, so the server must not read it: copy the platform's config (port,
 # certificate, extensions) as it is at boot, before any user session, into root-owned B.
 if [ -d "$H/.jupyter" ]; then
   while IFS= read -r -d '' f; do
     put "$B/${f#"$H/.jupyter/"}" 644 <"$f"
-  done < <(find "$H/.jupyter" -path "$H/.jupyter/lab" -prune -o -type f -print0)
+  done < <(find "$H/.jupyter" \( -path "$H/.jupyter/lab" -o -name migrated \) -prune -o -type f -print0)
+else
+  log "no $H/.jupyter: no platform config to copy"
 fi
+# jupyter_core's one-time migration writes this marker into JUPYTER_CONFIG_DIR once ~/.ipython
+# exists (a kernel ran); present and read-only, it is skipped and the server starts again.
+put "$B/migrated" 644 </dev/null
 put "$J/jupyter_server_config.py" 644 <<'NBSYNTH_EOF'
 {{ jupyter_config }}NBSYNTH_EOF
 # Maps, not lists, so that no lower config can flip an entry back; locked for the Plugin Manager.
@@ -44,7 +50,7 @@ put "$J/labconfig/page_config.json" 644 <<EOF
 {"disabledExtensions":{$P},"lockedExtensions":{$P}}
 EOF
 # JUPYTER_CONFIG_PATH outranks every other config directory; JUPYTER_CONFIG_DIR replaces
-# ~/.jupyter; no user site and no preference for the (ec2-user owned) environment's directory.
+# ~/.jupyter; no user site (its modules and its etc/jupyter).
 put "$R/etc/systemd/system/jupyter-server.service.d/nbsynth.conf" 644 <<EOF
 [Service]
 Environment=JUPYTER_CONFIG_PATH=$J
@@ -61,6 +67,29 @@ put "$p" 644 < <(
   sed -n 's/^Environment=\(.*\)/export \1 # nbsynth/p' "$R/etc/systemd/system/jupyter-server.service.d/nbsynth.conf"
 )
 chmod 755 "$R/etc/nbsynth" "$J" "$J/labconfig" "$B"
+# The server's own environment: nothing it imports or reads (packages, .pth, sitecustomize,
+# etc/jupyter, share/jupyter/lab) may be ec2-user's; root-owned inodes also cover conda's hardlinks.
+if [ -d "$E" ]; then
+  if [ -n "$(find "$E" \( ! -user root -o -perm /022 ! -type l \) -print -quit)" ]; then
+    chown -R root:root "$E"
+    chmod -R go-w "$E"
+    changed=1
+    log "made $E root-owned"
+  fi
+  # A mount point cannot be renamed: ec2-user cannot swap the environment, or a directory above
+  # it in their home, for a copy of their own.
+  for d in "$H/anaconda3" "$H/anaconda3/envs" "$E"; do
+    mountpoint -q "$d" && continue
+    if mount --bind "$d" "$d"; then
+      changed=1
+      log "pinned $d"
+    else
+      log "WARNING: could not pin $d"
+    fi
+  done
+else
+  log "skipped: no $E, the server's environment is as the platform left it"
+fi
 [ "$changed" = "$before" ] || restart=1
 {% endif %}
 {% if not root_access %}
@@ -82,12 +111,30 @@ visudo -cqf "$R/etc/sudoers" || { log "sudoers does not parse"; exit 1; }
 {% endif %}
 {% if idle_minutes %}
 
+before=$changed
 log "idle shutdown: stop after {{ idle_minutes }} idle minutes{% if ignore_connections %}, open connections ignored{% endif %}"
 put "$R/opt/nbsynth/idle.py" 755 <<'NBSYNTH_EOF'
 {{ idle_py }}NBSYNTH_EOF
-put "$R/etc/cron.d/nbsynth-idle" 644 <<'EOF'
-*/5 * * * * root /usr/bin/python3 /opt/nbsynth/idle.py {{ idle_minutes }}{% if ignore_connections %} --ignore-connections{% endif %} >>/var/log/nbsynth-idle.log 2>&1
+# cron is not installed on AL2023; systemd is on every platform. The root volume is rebuilt at each
+# start, so the timer is enabled and started now, not at a boot that has already happened.
+put "$R/etc/systemd/system/nbsynth-idle.service" 644 <<'EOF'
+[Unit]
+Description=nbsynth idle check
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 -I -S /opt/nbsynth/idle.py {{ idle_minutes }}{% if ignore_connections %} --ignore-connections{% endif %}
+
 EOF
+put "$R/etc/systemd/system/nbsynth-idle.timer" 644 <<'EOF'
+[Unit]
+Description=nbsynth idle check every 5 minutes
+[Timer]
+OnActiveSec=5min
+OnUnitActiveSec=5min
+[Install]
+WantedBy=timers.target
+EOF
+[ "$changed" = "$before" ] || timer=1
 {% endif %}
 {% if pip_mirror %}
 
@@ -111,13 +158,23 @@ put "$H/.nbsynth/env" 644 <<'EOF'
 {% endfor %}EOF
 chown -h ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
 {% endif %}
-{% if disable_download %}
+{% if disable_download or idle_minutes %}
 
+if [ "${restart:-0}${timer:-0}" != 00 ]; then
+  systemctl daemon-reload
+fi
+{% endif %}
+{% if idle_minutes %}
+if [ "${timer:-0}" = 1 ]; then
+  systemctl enable --now nbsynth-idle.timer
+fi
+{% endif %}
+{% if disable_download %}
 if [ "${restart:-0}" = 1 ]; then
   log "restarting Jupyter for the new config"
-  systemctl daemon-reload
   # --no-block: the restart must not hold up this script's 5-minute window.
-  systemctl --no-block restart jupyter-server.service
+  systemctl --no-block restart jupyter-server.service ||
+    log "WARNING: jupyter-server.service did not restart; the block applies from its next start"
 fi
 {% endif %}
 {% if any_feature %}

@@ -123,10 +123,29 @@ fn environment() -> Environment<'static> {
             .expect("default delimiters are valid"),
     );
     for (name, source) in TEMPLATES {
-        env.add_template(name, source)
+        let source = if *name == "on_start.sh" {
+            compact_shell(source)
+        } else {
+            source.to_string()
+        };
+        env.add_template_owned(*name, source)
             .expect("embedded lifecycle templates parse");
     }
     env
+}
+
+/// The on-start template without its full-line comments: the commented source stays in
+/// `assets/lifecycle/`, and the full hook stays under 16 KiB without compression. Its heredocs
+/// hold no line that starts with `#` (a test checks that every heredoc survives).
+fn compact_shell(source: &str) -> String {
+    source
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t == "#" || t.starts_with("# "))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn render_template(name: &str, ctx: minijinja::Value) -> Result<String, Error> {

@@ -195,7 +195,7 @@ fn features_appear_only_when_asked() {
     let full = render(&full()).unwrap();
     for marker in [
         "sudoers",
-        "idle.py 60 ",
+        "idle.py 60\n",
         "index-url = https://",
         "VPC_ID=${Vpc}\n",
         "NBSYNTH_USER_EOF",
@@ -346,4 +346,39 @@ fn the_compressed_form_runs_the_script_or_nothing() {
     let out = run(&damaged);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
+}
+
+/// `compact_shell` drops comment lines of the on-start template; none may sit inside a heredoc,
+/// where it would be content.
+#[test]
+fn no_heredoc_of_the_on_start_template_holds_a_comment_line() {
+    let source = include_str!("../../assets/lifecycle/on_start.sh");
+    let mut end: Option<String> = None;
+    for line in source.lines() {
+        match &end {
+            // `{{ text }}MARKER`, `{% endfor %}MARKER`: the inserted text ends with a newline.
+            Some(marker) if line == marker || line.ends_with(&format!("}}{marker}")) => end = None,
+            Some(_) => {
+                let t = line.trim_start();
+                assert!(
+                    t != "#" && !t.starts_with("# "),
+                    "comment in a heredoc: {line}"
+                );
+            }
+            None => {
+                if let Some(i) = line.find("<<") {
+                    let word = line[i + 2..].trim_start_matches('-').trim_start();
+                    let word: String = word
+                        .trim_start_matches('\'')
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !word.is_empty() {
+                        end = Some(word);
+                    }
+                }
+            }
+        }
+    }
+    assert!(end.is_none(), "unterminated heredoc");
 }
