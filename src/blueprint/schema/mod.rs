@@ -85,6 +85,30 @@ pub fn validate(file: &SourceFile, value: &Value, spans: &Spans) -> Vec<Diagnost
     out
 }
 
+/// Pointers of the nodes the schema rejects (an unknown key, a wrong value, a mapping missing a
+/// required key, a whole number with a decimal point), without diagnostics: what
+/// [`super::salvage`] cuts away to check the rest.
+pub fn rejected(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in validator().iter_errors(value) {
+        let pointer = e.instance_path().as_str().to_string();
+        match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => out.extend(
+                unexpected
+                    .iter()
+                    .map(|k| format!("{pointer}/{}", escape_pointer(k))),
+            ),
+            ValidationErrorKind::PropertyNames { error } => out.push(format!(
+                "{pointer}/{}",
+                escape_pointer(error.instance().as_str().unwrap_or_default())
+            )),
+            _ => out.push(pointer),
+        }
+    }
+    whole_floats(value, String::new(), &mut |pointer, _| out.push(pointer));
+    out
+}
+
 /// Turns schema errors into diagnostics, remembering where it reported so that the float check
 /// does not say the same thing twice.
 struct Cx<'a> {
