@@ -1,4 +1,5 @@
-//! The invalid-blueprint corpus: every file under `tests/invalid/` has exactly one defect. For
+//! The invalid-blueprint corpus: every file under `tests/invalid/` has exactly one defect (the
+//! `mixed-*` cases several in different stages, all reported in one run). For
 //! each, the built binary must exit 2, write nothing, never panic, and print exactly the
 //! committed `<case>.stderr` (what a user sees). `UPDATE_SNAPSHOTS=1 cargo test` rewrites the
 //! snapshots; review the diff as you would a change to the messages themselves.

@@ -1,9 +1,11 @@
 //! Load and validate a blueprint: YAML with positions -> JSON Schema -> typed model -> semantic
 //! checks -> extra scripts read from disk. Every stage reports all of its errors at once and the
-//! next stage runs only on a clean result.
+//! next stage runs only on a clean result, except that schema errors come with the semantic
+//! errors of the parts the schema accepted (`salvage`).
 
 pub mod model;
 pub mod platform;
+mod salvage;
 pub mod schema;
 pub mod semantic;
 
@@ -52,8 +54,11 @@ pub fn load_source(file: SourceFile, rule_ids: &[String]) -> Result<Loaded, Inva
             });
         }
     };
-    let errors = schema::validate(&file, &doc.value, &doc.spans);
+    let mut errors = schema::validate(&file, &doc.value, &doc.spans);
     if !errors.is_empty() {
+        // The other parts' semantic errors too: all of a file's problems in one run.
+        errors.extend(salvage::check(&file, &doc.value, &doc.spans, rule_ids));
+        errors.sort_by_key(|d| d.span.map(|s| s.start));
         return Err(Invalid {
             file: Some(file),
             diagnostics: errors,

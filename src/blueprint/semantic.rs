@@ -337,6 +337,21 @@ pub fn check(
     out
 }
 
+/// The parts of the blueprint each check reads, as JSON pointers (`*` for any one key or index).
+/// When the schema rejected part of a blueprint, a finding is reported only if none of what its
+/// check reads was cut away (see `salvage`). A code not listed reads everything.
+pub fn reads(code: &str) -> &'static [&'static str] {
+    match code {
+        // The help names the first owner's index, which a cut item would shift.
+        "E0201" => &["/notebooks/instances"],
+        "E0202" => &["/repositories"],
+        "E0203" | "E0206" | "E0207" | "E0211" | "E0212" | "E0213" => &[],
+        "E0204" | "E0214" => &["/network/existing"],
+        "E0208" | "E0209" => &["/notebooks/instances/*/owner"],
+        _ => &[""],
+    }
+}
+
 fn owner_error(
     file: &SourceFile,
     span: crate::source::Span,

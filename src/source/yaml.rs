@@ -38,6 +38,17 @@ impl Spans {
         self.0.get(pointer)
     }
 
+    /// Positions for a pruned copy of the document: each `(new, original)` pointer pair gives
+    /// the node at `new` the position of the node at `original`.
+    pub fn remap(&self, pairs: impl IntoIterator<Item = (String, String)>) -> Spans {
+        Spans(
+            pairs
+                .into_iter()
+                .filter_map(|(new, original)| self.0.get(&original).map(|n| (new, *n)))
+                .collect(),
+        )
+    }
+
     fn nearest(&self, pointer: &str) -> NodeSpan {
         let mut p = pointer;
         loop {
@@ -255,16 +266,20 @@ fn syntax_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
     } else {
         ("here", String::new())
     };
-    let mut start = at;
-    if info.contains("tab") {
-        // The parser stops after the tabs; the caret belongs under the first one.
-        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        start = text[line_start..at]
-            .find('\t')
-            .map_or(at, |i| line_start + i);
-    }
+    let start = if info.contains("tab") {
+        tab_near(text, at).unwrap_or(at)
+    } else {
+        at
+    };
+    // Reported on another line than the tab, the parser's words ("while scanning a plain
+    // scalar") describe the line above; say what the caret is under.
+    let message = if start > at {
+        "a tab in the indentation".to_string()
+    } else {
+        info.to_string()
+    };
     let d = error(
-        info.to_string(),
+        message,
         Span {
             start,
             end: (start + 1).min(text.len()).max(start),
@@ -272,6 +287,30 @@ fn syntax_error(file: &SourceFile, at: usize, info: &str) -> Diagnostic {
         label,
     );
     if help.is_empty() { d } else { d.help(help) }
+}
+
+/// The tab a "found a tab" error is about. In indentation the parser stops after the tabs (the
+/// caret belongs under the first one); inside a plain scalar that continues on the next line it
+/// reports the scalar's start, a line above the tab: then the tab is in the indentation of the
+/// following lines.
+fn tab_near(text: &str, at: usize) -> Option<usize> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    if let Some(i) = text[line_start..at].find('\t') {
+        return Some(line_start + i);
+    }
+    let next_line = text[at..].find('\n').map(|i| at + i + 1)?;
+    let mut offset = next_line;
+    for line in text[next_line..].split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(i) = line[..indent].find('\t') {
+            return Some(offset + i);
+        }
+        if !line.trim().is_empty() {
+            return None;
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// The offset of the last `[` or `{` in `text` still open at its end, outside quotes and
