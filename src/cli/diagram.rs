@@ -48,7 +48,9 @@ pub fn run(args: &Args) -> Outcome {
                 eprintln!(
                     "error: `--format svg` needs Graphviz `dot`, which is not installed (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz)"
                 );
-                eprintln!("  = help: `--format dot` writes the DOT text; `--format mermaid` needs nothing");
+                eprintln!(
+                    "  = help: `--format dot` writes the DOT text; `--format mermaid` needs nothing"
+                );
                 return Outcome::BadInput;
             }
             Err(SvgError::Failed(why)) => {
@@ -84,8 +86,8 @@ fn load(path: &Path) -> Result<(Value, String), Outcome> {
             return Err(Outcome::Findings);
         }
     };
-    let template: Value = serde_json::from_str(&compiled.files[0].text)
-        .expect("the compiled template is JSON");
+    let template: Value =
+        serde_json::from_str(&compiled.files[0].text).expect("the compiled template is JSON");
     Ok((template, compiled.name))
 }
 

@@ -10,7 +10,7 @@ pub fn render(d: &Diagram) -> String {
     let _ = writeln!(
         o,
         "  graph [rankdir=LR, compound=true, newrank=true, fontname=\"Helvetica\", fontsize=12, labelloc=t, label=\"{}\"];",
-        escape(&format!("{}\nWays out: {}", d.title, d.egress))
+        escape(&format!("{}\nWays out: {}", d.title, d.egress_line()))
     );
     o.push_str("  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=10];\n");
     o.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
@@ -27,10 +27,12 @@ pub fn render(d: &Diagram) -> String {
         }
         match e.kind {
             EdgeKind::Member => attrs.push("style=dotted, arrowhead=none".into()),
-            EdgeKind::NoRoute => {
-                attrs.push("style=dashed, color=\"#cc0000\", fontcolor=\"#cc0000\", constraint=false".into())
+            EdgeKind::NoRoute => attrs.push(
+                "style=dashed, color=\"#cc0000\", fontcolor=\"#cc0000\", constraint=false".into(),
+            ),
+            EdgeKind::Internet => {
+                attrs.push("style=dashed, color=\"#ff9900\", constraint=false".into())
             }
-            EdgeKind::Internet => attrs.push("style=dashed, color=\"#ff9900\", constraint=false".into()),
             EdgeKind::Rule | EdgeKind::Route => {}
         }
         let _ = writeln!(o, "  {} -> {} [{}];", e.from, e.to, attrs.join(", "));
@@ -49,7 +51,11 @@ fn group(o: &mut String, g: &Group, depth: usize) {
         BoxKind::Endpoints => "style=\"rounded,filled\", fillcolor=\"#f5f0fa\", color=\"#886699\"",
     };
     let _ = writeln!(o, "{pad}subgraph cluster_{} {{", g.id);
-    let _ = writeln!(o, "{pad}  label=\"{}\"; {style};", escape(&g.lines.join("\n")));
+    let _ = writeln!(
+        o,
+        "{pad}  label=\"{}\"; {style};",
+        escape(&g.lines.join("\n"))
+    );
     for c in &g.groups {
         group(o, c, depth + 1);
     }
@@ -62,16 +68,25 @@ fn group(o: &mut String, g: &Group, depth: usize) {
 fn node(o: &mut String, n: &Node, depth: usize) {
     let pad = "  ".repeat(depth);
     let shape = match n.kind {
-        NodeKind::Internet => "shape=ellipse, color=\"#cc0000\", fontcolor=\"#990000\", fillcolor=\"#ffeeee\"",
+        NodeKind::Internet => {
+            "shape=ellipse, color=\"#cc0000\", fontcolor=\"#990000\", fillcolor=\"#ffeeee\""
+        }
         NodeKind::Service => "shape=cylinder",
         NodeKind::SecurityGroup => "shape=hexagon, fillcolor=\"#eeeeff\"",
         NodeKind::InterfaceEndpoint | NodeKind::GatewayEndpoint => "shape=component",
         NodeKind::RouteTable | NodeKind::PrefixList | NodeKind::Cidr => "shape=parallelogram",
         NodeKind::Notebook | NodeKind::Note => "shape=box",
     };
-    let _ = writeln!(o, "{pad}{} [label=\"{}\", {shape}];", n.id, escape(&n.lines.join("\n")));
+    let _ = writeln!(
+        o,
+        "{pad}{} [label=\"{}\", {shape}];",
+        n.id,
+        escape(&n.lines.join("\n"))
+    );
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

@@ -31,8 +31,12 @@ pub fn render(d: &Diagram) -> String {
             let _ = writeln!(o, "  {} {arrow}|\"{}\"| {}", e.from, escape(&e.label), e.to);
         }
         match e.kind {
-            EdgeKind::NoRoute => styles.push(format!("  linkStyle {i} stroke:#c00,stroke-width:2px,color:#c00")),
-            EdgeKind::Internet => styles.push(format!("  linkStyle {i} stroke:#f90,stroke-width:2px")),
+            EdgeKind::NoRoute => styles.push(format!(
+                "  linkStyle {i} stroke:#c00,stroke-width:2px,color:#c00"
+            )),
+            EdgeKind::Internet => {
+                styles.push(format!("  linkStyle {i} stroke:#f90,stroke-width:2px"))
+            }
             _ => {}
         }
     }
@@ -99,7 +103,10 @@ fn node(o: &mut String, n: &Node, depth: usize) {
 }
 
 fn lines(ls: &[String]) -> String {
-    ls.iter().map(|l| escape(l)).collect::<Vec<_>>().join("<br>")
+    ls.iter()
+        .map(|l| escape(l))
+        .collect::<Vec<_>>()
+        .join("<br>")
 }
 
 /// Label text as Mermaid reads it inside quotes: entity codes for the characters that end a

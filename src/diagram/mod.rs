@@ -1,9 +1,11 @@
 //! The network diagram of a template: one model ([`model`]) drawn as Mermaid for the review
 //! report and as Graphviz DOT (and SVG through `dot`) for `nbsynth diagram`.
 
+mod build;
 pub mod dot;
 pub mod mermaid;
 pub mod model;
+mod template;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -29,7 +31,10 @@ pub fn markdown_section(template: &Value, title: &str) -> String {
         note = "\nNotebooks are counted per subnet and security-group membership is left out, to stay within what GitHub renders.\n".into();
     }
     let mut o = String::from("\n## Network\n\n");
-    o.push_str(&format!("Ways out: {}.\n", d.egress));
+    o.push_str(&format!(
+        "Ways out, from the template: {}.\n",
+        d.egress_line()
+    ));
     if fits(&d, &text) {
         o.push_str(&note);
         o.push_str("\n```mermaid\n");
