@@ -44,11 +44,11 @@ pub fn render(d: &Diagram) -> String {
 fn group(o: &mut String, g: &Group, depth: usize) {
     let pad = "  ".repeat(depth);
     let style = match g.kind {
-        BoxKind::Region => "style=rounded, color=\"#999999\"",
-        BoxKind::Vpc => "style=\"rounded,bold\", color=\"#336699\"",
-        BoxKind::Zone => "style=dashed, color=\"#999999\"",
-        BoxKind::Subnet => "style=\"rounded,filled\", fillcolor=\"#eef5ee\", color=\"#669966\"",
-        BoxKind::Endpoints => "style=\"rounded,filled\", fillcolor=\"#f5f0fa\", color=\"#886699\"",
+        BoxKind::Region => "style=rounded; color=\"#999999\"",
+        BoxKind::Vpc => "style=\"rounded,bold\"; color=\"#336699\"",
+        BoxKind::Zone => "style=dashed; color=\"#999999\"",
+        BoxKind::Subnet => "style=\"rounded,filled\"; fillcolor=\"#eef5ee\"; color=\"#669966\"",
+        BoxKind::Endpoints => "style=\"rounded,filled\"; fillcolor=\"#f5f0fa\"; color=\"#886699\"",
     };
     let _ = writeln!(o, "{pad}subgraph cluster_{} {{", g.id);
     let _ = writeln!(
@@ -61,6 +61,10 @@ fn group(o: &mut String, g: &Group, depth: usize) {
     }
     for n in &g.nodes {
         node(o, n, depth + 1);
+    }
+    // Graphviz leaves out a cluster without nodes; an empty subnet is still a subnet.
+    if g.nodes.is_empty() && g.groups.is_empty() {
+        let _ = writeln!(o, "{pad}  {}_empty [label=\"\", shape=point, style=invis];", g.id);
     }
     let _ = writeln!(o, "{pad}}}");
 }

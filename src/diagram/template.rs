@@ -42,7 +42,7 @@ pub fn ports(rule: &Value) -> String {
     match (proto.as_str(), port("FromPort"), port("ToPort")) {
         ("-1", _, _) => "all traffic".into(),
         (p, Some(a), Some(b)) if a == b => format!("{p}/{a}"),
-        (p, Some(a), Some(b)) if p == "icmp" => format!("icmp type {a} code {b}"),
+        ("icmp", Some(a), Some(b)) => format!("icmp type {a} code {b}"),
         (p, Some(a), Some(b)) => format!("{p}/{a}-{b}"),
         (p, _, _) => p.to_string(),
     }
