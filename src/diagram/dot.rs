@@ -64,7 +64,11 @@ fn group(o: &mut String, g: &Group, depth: usize) {
     }
     // Graphviz leaves out a cluster without nodes; an empty subnet is still a subnet.
     if g.nodes.is_empty() && g.groups.is_empty() {
-        let _ = writeln!(o, "{pad}  {}_empty [label=\"\", shape=point, style=invis];", g.id);
+        let _ = writeln!(
+            o,
+            "{pad}  {}_empty [label=\"\", shape=point, style=invis];",
+            g.id
+        );
     }
     let _ = writeln!(o, "{pad}}}");
 }
