@@ -114,7 +114,9 @@ fn snapshots_and_limits() {
 #[test]
 fn examples_show_the_isolation() {
     let research = diagram(&["diagram", &template("research")]);
-    assert!(research.contains("not in this template: internet gateway, NAT gateway, egress-only internet gateway, VPC peering, transit gateway, VPN gateway"));
+    assert!(research.contains("<br>no internet gateway<br>no NAT gateway<br>no egress-only internet gateway<br>no VPC peering<br>no transit gateway<br>no VPN gateway"));
+    let review = std::fs::read_to_string(root().join("out/research.review.md")).unwrap();
+    assert!(review.contains("Ways out, from the template: not in this template: internet gateway, NAT gateway, egress-only internet gateway, VPC peering, transit gateway, VPN gateway."));
     assert!(research.contains("rt_RouteTable -.->|\"no route\"| internet"));
     assert!(
         research.contains("sg_NotebookSecurityGroup -->|\"tcp/443 out\"| sg_EndpointSecurityGroup")
@@ -131,7 +133,7 @@ fn examples_show_the_isolation() {
     );
     // A brought network: the template cannot know its routes, and says so.
     let byo = diagram(&["diagram", &template("byo-vpc")]);
-    assert!(byo.contains("the routes of vpc-0123456789abcdef0 are outside this template"));
+    assert!(byo.contains("routes of vpc-0123456789abcdef0: outside the template"));
     assert!(byo.contains("routes unknown here") && !byo.contains("\"no route\""));
 }
 

@@ -444,8 +444,15 @@ impl Builder {
                 kind,
             });
         }
-        let mut lines = vec!["Ways out (from the template)".to_string()];
-        lines.extend(clauses.iter().cloned());
+        // One fact a line: a narrow note reads better than a wrapped sentence.
+        let mut lines = vec!["Ways out, from the template:".to_string()];
+        lines.extend(absent.iter().map(|w| format!("no {w}")));
+        lines.extend(self.ways_out.iter().map(|w| format!("HAS {w}")));
+        lines.extend(
+            outside
+                .iter()
+                .map(|v| format!("routes of {v}: outside the template")),
+        );
         self.outside.insert(
             "egress".into(),
             Node {
