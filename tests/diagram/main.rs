@@ -269,3 +269,39 @@ fn svg_without_graphviz() {
         "{stderr}"
     );
 }
+
+/// The limits nbsynth keeps to are mermaid's own: at them a diagram renders, one past them it
+/// does not (measured with the library, not taken from its documentation).
+#[test]
+fn mermaid_limits_are_the_ones_checked() {
+    use nbsynth::diagram::mermaid::{MAX_CHARS, MAX_EDGES};
+    let dir = fresh_dir("diagram/limits");
+    let sized = |n: usize| {
+        let (pre, post) = ("flowchart LR\n  a[\"", "\"]\n");
+        format!("{pre}{}{post}", "x".repeat(n - pre.len() - post.len()))
+    };
+    let edges = |n: usize| {
+        let mut t = String::from("flowchart LR\n");
+        for i in 0..n {
+            t.push_str(&format!("  a{i} --> b{i}\n"));
+        }
+        t
+    };
+    let cases = [
+        ("chars-at", sized(MAX_CHARS), true),
+        ("chars-over", sized(MAX_CHARS + 1), false),
+        ("edges-at", edges(MAX_EDGES), true),
+        ("edges-over", edges(MAX_EDGES + 1), false),
+    ];
+    let mut paths = Vec::new();
+    for (name, text, _) in &cases {
+        let p = dir.join(format!("{name}.mmd"));
+        std::fs::write(&p, text).unwrap();
+        paths.push(p);
+    }
+    let (_, results) = render(&paths);
+    for ((name, _, renders), r) in cases.iter().zip(&results) {
+        let rendered = r["ok"] == true && r["error"].is_null();
+        assert_eq!(rendered, *renders, "{name}: {r}");
+    }
+}
