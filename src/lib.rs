@@ -6,11 +6,13 @@
 //! - [`scripts`]: the lifecycle scripts
 //! - [`cfn`]: the CloudFormation model, references, emitters
 //! - [`policy`]: resource schemas and rules
+//! - [`diagram`]: the network diagram (Mermaid, DOT)
 //! - [`cli`]: the subcommands
 
 pub mod blueprint;
 pub mod cfn;
 pub mod cli;
+pub mod diagram;
 pub mod lower;
 pub mod output;
 pub mod pipeline;

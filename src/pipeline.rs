@@ -90,6 +90,7 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
         resources,
         review,
         text,
+        diagram,
     } = stage;
     let name = loaded.blueprint.name.clone();
     let scripts_dir = out_dir.join(&name);
@@ -101,7 +102,7 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
         },
         Planned {
             path: out_dir.join(format!("{name}.review.md")),
-            text: policy::render_markdown(&review, &name),
+            text: policy::render_markdown(&review, &name) + &diagram,
         },
     ];
     for s in &lowered.scripts {
@@ -129,6 +130,8 @@ struct Stage {
     resources: usize,
     review: policy::Review,
     text: String,
+    /// The review report's network section.
+    diagram: String,
 }
 
 /// Lower, check references and limits, review, emit.
@@ -218,6 +221,7 @@ fn lower_review_emit(
         }));
     }
 
+    let diagram = crate::diagram::markdown_section(&json, &loaded.blueprint.name);
     let text = cfn::emit::to_text(&json, format);
     if text.len() > cfn::MAX_TEMPLATE_BYTES {
         return Err(limit("bytes", text.len(), cfn::MAX_TEMPLATE_BYTES));
@@ -228,5 +232,6 @@ fn lower_review_emit(
         resources,
         review,
         text,
+        diagram,
     })
 }

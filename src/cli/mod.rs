@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod completions;
+pub mod diagram;
 pub mod explain;
 pub mod init;
 pub mod rules;
@@ -63,6 +64,8 @@ pub enum Command {
     Init(init::Args),
     /// Print the blueprint JSON Schema.
     Schema(schema::Args),
+    /// Draw the network of a template or blueprint (Mermaid, DOT, or SVG through Graphviz).
+    Diagram(diagram::Args),
     /// Print shell completions (for example: nbsynth completions bash > ~/.local/share/bash-completion/completions/nbsynth).
     Completions(completions::Args),
     /// Print the man page.
@@ -77,6 +80,7 @@ pub fn run(cli: &Cli) -> Outcome {
         Command::Explain(a) => explain::run(a),
         Command::Init(a) => init::run(a),
         Command::Schema(a) => schema::run(a),
+        Command::Diagram(a) => diagram::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => completions::run_man(a),
     }
