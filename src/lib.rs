@@ -6,6 +6,7 @@
 //! - [`scripts`]: the lifecycle scripts
 //! - [`cfn`]: the CloudFormation model, references, emitters
 //! - [`policy`]: resource schemas and rules
+//! - [`plan`]: what a blueprint change does to a deployed stack
 //! - [`cli`]: the subcommands
 
 pub mod blueprint;
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod lower;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod scripts;
 pub mod source;
