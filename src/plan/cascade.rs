@@ -96,7 +96,12 @@ fn changed_parameters(old: &Value, new: &Value) -> BTreeMap<String, String> {
     let (o, n) = (defaults(old), defaults(new));
     n.iter()
         .filter(|(k, d)| o.get(*k).is_some_and(|od| od != *d))
-        .map(|(k, _)| (k.clone(), "the parameter's default value changes".to_string()))
+        .map(|(k, _)| {
+            (
+                k.clone(),
+                "the parameter's default value changes".to_string(),
+            )
+        })
         .collect()
 }
 

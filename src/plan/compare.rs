@@ -42,7 +42,9 @@ fn diff(
 ) {
     match (old, new) {
         (None, None) => {}
-        (Some(Value::Object(o)), Some(Value::Object(n))) if !is_intrinsic(o) && !is_intrinsic(n) => {
+        (Some(Value::Object(o)), Some(Value::Object(n)))
+            if !is_intrinsic(o) && !is_intrinsic(n) =>
+        {
             let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
             for k in keys {
                 path.push(k.clone());
@@ -71,18 +73,32 @@ fn at<'a>(v: Option<&'a Value>, path: &[String]) -> Option<&'a Value> {
     path.iter().try_fold(v?, |v, k| v.get(k))
 }
 
-/// A short value for a reason, or `None` when it would not help (long, structured).
+/// A short value for a reason (a reference as `Ref X` or `X.Attr`), or `None` when it would
+/// not help (long, structured).
 fn short(v: Option<&Value>) -> Option<String> {
     let s = match v? {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
+        Value::Object(m) if m.len() == 1 => match (m.get("Ref"), m.get("Fn::GetAtt")) {
+            (Some(Value::String(r)), _) => format!("Ref {r}"),
+            (_, Some(Value::Array(a))) => {
+                let parts: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
+                parts.join(".")
+            }
+            _ => return None,
+        },
         _ => return None,
     };
     (s.len() <= 60).then_some(s)
 }
 
-fn describe(c: &Changed, old: Option<&Value>, new: Option<&Value>, changed: &BTreeMap<String, String>) -> String {
+fn describe(
+    c: &Changed,
+    old: Option<&Value>,
+    new: Option<&Value>,
+    changed: &BTreeMap<String, String>,
+) -> String {
     let p = display(&c.path);
     if let Some(name) = &c.via {
         return format!("{p} refers to {name}, which {}", changed[name]);
@@ -249,13 +265,22 @@ pub fn judge(
     })
 }
 
+/// Whether a property is the resource's own physical name: `<Kind>Name` where the type ends
+/// with `<Kind>` (`NotebookInstanceName`, `GroupName` of a security group, `RoleName`), not a
+/// name of something else (`ServiceName` of an endpoint).
+fn names_the_resource(t: &str, property: &str) -> bool {
+    property.strip_suffix("Name").is_some_and(|kind| {
+        !kind.is_empty() && t.rsplit("::").next().is_some_and(|k| k.ends_with(kind))
+    })
+}
+
 /// A replaced resource whose create-only name stays the same cannot be replaced at all:
 /// CloudFormation refuses to replace a custom-named resource and rolls the update back.
 fn fixed_names(t: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
     replacement::rules(t)
         .create_only
         .iter()
-        .filter(|p| p.len() == 1 && p[0].ends_with("Name"))
+        .filter(|p| p.len() == 1 && names_the_resource(t, &p[0]))
         .filter_map(|p| {
             let (o, n) = (at(old, p), at(new, p));
             (o.is_some() && o == n).then(|| {
@@ -267,4 +292,24 @@ fn fixed_names(t: &str, old: Option<&Value>, new: Option<&Value>) -> Vec<String>
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_resource_s_own_name_is_a_custom_name() {
+        assert!(names_the_resource(
+            "AWS::SageMaker::NotebookInstance",
+            "NotebookInstanceName"
+        ));
+        assert!(names_the_resource("AWS::EC2::SecurityGroup", "GroupName"));
+        assert!(names_the_resource("AWS::IAM::Role", "RoleName"));
+        assert!(!names_the_resource("AWS::EC2::VPCEndpoint", "ServiceName"));
+        assert!(!names_the_resource(
+            "AWS::SageMaker::NotebookInstance",
+            "LifecycleConfigName"
+        ));
+    }
 }

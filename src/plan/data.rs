@@ -105,6 +105,9 @@ mod tests {
         let nb = "AWS::SageMaker::NotebookInstance";
         assert!(!update_interrupts(nb, &["Tags".into()]));
         assert!(update_interrupts(nb, &["InstanceType".into()]));
-        assert!(!update_interrupts("AWS::SageMaker::Domain", &["DefaultUserSettings".into()]));
+        assert!(!update_interrupts(
+            "AWS::SageMaker::Domain",
+            &["DefaultUserSettings".into()]
+        ));
     }
 }

@@ -88,8 +88,15 @@ mod tests {
         let p: Value = serde_json::from_str(&stack_policy(&t)).unwrap();
         assert_eq!(
             p["Statement"][1]["Resource"],
-            json!(["LogicalResourceId/BNotebook", "LogicalResourceId/Key", "LogicalResourceId/Profile"])
+            json!([
+                "LogicalResourceId/BNotebook",
+                "LogicalResourceId/Key",
+                "LogicalResourceId/Profile"
+            ])
         );
-        assert_eq!(p["Statement"][1]["Action"], json!(["Update:Replace", "Update:Delete"]));
+        assert_eq!(
+            p["Statement"][1]["Action"],
+            json!(["Update:Replace", "Update:Delete"])
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 pub fn text(plan: &Plan, against: &str) -> String {
-    let mut s = format!("plan against {against} (create-only knowledge: {})\n", schema::SOURCE);
+    let mut s = format!(
+        "plan against {against} (create-only knowledge: {})\n",
+        schema::SOURCE
+    );
     if plan.changes.is_empty() {
         s.push_str("no changes\n");
     }
@@ -55,7 +58,11 @@ pub fn text(plan: &Plan, against: &str) -> String {
             c.logical_id,
             c.resource_type,
             c.action.as_str(),
-            if f.is_empty() { String::new() } else { format!(" [{f}]") }
+            if f.is_empty() {
+                String::new()
+            } else {
+                format!(" [{f}]")
+            }
         ));
         for r in &c.reasons {
             s.push_str(&format!("      {r}\n"));
@@ -79,10 +86,15 @@ pub fn markdown(plan: &Plan, against: &str, level: usize) -> String {
     let verdict = match plan.verdict() {
         Verdict::NoChange => "No changes.",
         Verdict::Changes => "Changes, none of which loses data.",
-        Verdict::DataLoss => "**Data loss**: at least one change replaces or deletes a resource that holds data.",
+        Verdict::DataLoss => {
+            "**Data loss**: at least one change replaces or deletes a resource that holds data."
+        }
         Verdict::Undeployable => "**Cannot be deployed**: see the errors below.",
     };
-    let mut s = format!("{h} nbsynth plan against `{against}`\n\n{verdict} {}.\n\n", summary_line(plan));
+    let mut s = format!(
+        "{h} nbsynth plan against `{against}`\n\n{verdict} {}.\n\n",
+        summary_line(plan)
+    );
     for e in &plan.errors {
         s.push_str(&format!("- :x: {}\n", cell(e)));
     }

@@ -83,7 +83,12 @@ pub enum Settled {
 
 /// Settles the conditional create-only properties that nbsynth's types have, from their
 /// documentation; any other is taken to replace (the safe reading) and says so.
-pub fn settle(resource_type: &str, path: &[String], old: Option<&Value>, new: Option<&Value>) -> Settled {
+pub fn settle(
+    resource_type: &str,
+    path: &[String],
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> Settled {
     let prop = display(path);
     match (resource_type, prop.as_str()) {
         // UpdateDomain changes VpcId only to give a domain created without a VPC one.
@@ -119,20 +124,35 @@ mod tests {
     fn notebook_create_only_properties_come_from_the_vendored_schema() {
         let r = rules("AWS::SageMaker::NotebookInstance");
         assert!(r.known);
-        for name in ["PlatformIdentifier", "SubnetId", "SecurityGroupIds", "KmsKeyId"] {
+        for name in [
+            "PlatformIdentifier",
+            "SubnetId",
+            "SecurityGroupIds",
+            "KmsKeyId",
+        ] {
             assert!(r.create_only.contains(&p(name)), "{name}");
         }
         assert!(!r.create_only.contains(&p("InstanceType")));
         assert!(!r.create_only.contains(&p("VolumeSizeInGB")));
-        assert!(rules("AWS::SageMaker::Domain").conditional.contains(&p("VpcId")));
+        assert!(
+            rules("AWS::SageMaker::Domain")
+                .conditional
+                .contains(&p("VpcId"))
+        );
         assert!(!rules("AWS::Made::Up").known);
     }
 
     #[test]
     fn deep_paths_match_both_ways() {
         assert!(touches(&p("GitConfig"), &p("GitConfig/RepositoryUrl")));
-        assert!(touches(&p("GitConfig/RepositoryUrl"), &p("GitConfig/RepositoryUrl")));
-        assert!(!touches(&p("GitConfig/SecretArn"), &p("GitConfig/RepositoryUrl")));
+        assert!(touches(
+            &p("GitConfig/RepositoryUrl"),
+            &p("GitConfig/RepositoryUrl")
+        ));
+        assert!(!touches(
+            &p("GitConfig/SecretArn"),
+            &p("GitConfig/RepositoryUrl")
+        ));
         assert!(touches(&p("A/x/B"), &p("A/*/B")));
     }
 
@@ -144,15 +164,30 @@ mod tests {
             Settled::InPlace(_)
         ));
         assert!(matches!(
-            settle("AWS::SageMaker::Domain", &p("VpcId"), Some(&json!("vpc-0")), Some(&vpc)),
+            settle(
+                "AWS::SageMaker::Domain",
+                &p("VpcId"),
+                Some(&json!("vpc-0")),
+                Some(&vpc)
+            ),
             Settled::Replace(_)
         ));
         assert!(matches!(
-            settle("AWS::EC2::VPC", &p("InstanceTenancy"), Some(&json!("dedicated")), Some(&json!("default"))),
+            settle(
+                "AWS::EC2::VPC",
+                &p("InstanceTenancy"),
+                Some(&json!("dedicated")),
+                Some(&json!("default"))
+            ),
             Settled::InPlace(_)
         ));
         assert!(matches!(
-            settle("AWS::EC2::VPC", &p("InstanceTenancy"), Some(&json!("default")), Some(&json!("dedicated"))),
+            settle(
+                "AWS::EC2::VPC",
+                &p("InstanceTenancy"),
+                Some(&json!("default")),
+                Some(&json!("dedicated"))
+            ),
             Settled::Replace(_)
         ));
     }
