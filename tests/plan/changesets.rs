@@ -35,7 +35,10 @@ fn check(scenario: &str) -> usize {
     let path = root().join(format!("tests/plan/changesets/{scenario}.json"));
     let cs: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(
-        cs["Description"].as_str().unwrap().starts_with("Hand-written"),
+        cs["Description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hand-written"),
         "{scenario}: say where the change set comes from"
     );
     let plan = plan_of(scenario);
@@ -70,11 +73,17 @@ fn check(scenario: &str) -> usize {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .filter(|d| d["Target"]["RequiresRecreation"] == "Always" && d["Evaluation"] == "Dynamic")
+                    .filter(|d| {
+                        d["Target"]["RequiresRecreation"] == "Always"
+                            && d["Evaluation"] == "Dynamic"
+                    })
                     .filter_map(|d| d["CausingEntity"].as_str())
                     .map(|e| e.split('.').next().unwrap())
                     .collect();
-                assert!(!causes.is_empty(), "{scenario}: {id}: a Conditional without a cause");
+                assert!(
+                    !causes.is_empty(),
+                    "{scenario}: {id}: a Conditional without a cause"
+                );
                 if causes.iter().any(|c| replaced.contains(c)) {
                     Action::Replace
                 } else {
@@ -83,16 +92,29 @@ fn check(scenario: &str) -> usize {
             }
             other => panic!("{scenario}: {id}: unexpected {other:?}"),
         };
-        assert_eq!(ours.action, expected, "{scenario}: {id}: {:?}", ours.reasons);
+        assert_eq!(
+            ours.action, expected,
+            "{scenario}: {id}: {:?}",
+            ours.reasons
+        );
     }
     let planned: BTreeSet<&str> = plan.changes.iter().map(|c| c.logical_id.as_str()).collect();
-    assert_eq!(planned, listed, "{scenario}: plan and the change set list different resources");
+    assert_eq!(
+        planned, listed,
+        "{scenario}: plan and the change set list different resources"
+    );
     settled
 }
 
 #[test]
 fn plan_agrees_with_the_definite_answers_and_settles_the_conditional_ones() {
-    let scenarios = ["instance-type", "lifecycle", "owner-removed", "platform", "zones"];
+    let scenarios = [
+        "instance-type",
+        "lifecycle",
+        "owner-removed",
+        "platform",
+        "zones",
+    ];
     let settled: usize = scenarios.iter().map(|s| check(s)).sum();
     // zones: BobNotebook and both route table associations are Conditional in the change set.
     assert_eq!(settled, 3);

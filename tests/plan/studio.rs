@@ -81,8 +81,15 @@ fn a_user_removed_strands_their_home() {
     let plan = compare(&base(), &new);
     assert_eq!(plan.verdict(), Verdict::DataLoss);
     let p = get(&plan, "AliceProfile");
-    assert_eq!((p.action, p.data_loss, p.interruption), (Action::Remove, true, true));
-    assert!(p.reasons.iter().any(|r| r.contains("home directory")), "{:?}", p.reasons);
+    assert_eq!(
+        (p.action, p.data_loss, p.interruption),
+        (Action::Remove, true, true)
+    );
+    assert!(
+        p.reasons.iter().any(|r| r.contains("home directory")),
+        "{:?}",
+        p.reasons
+    );
     assert!(get(&plan, "AliceSpace").data_loss);
 }
 
@@ -94,12 +101,23 @@ fn a_changed_uid_is_in_place_but_orphans_the_files() {
     });
     let plan = compare(&base(), &new);
     let p = get(&plan, "AliceProfile");
-    assert_eq!(p.action, Action::Modify, "CloudFormation updates the uid without replacement");
-    assert!(p.data_loss, "files owned by the old uid are no longer the user's");
+    assert_eq!(
+        p.action,
+        Action::Modify,
+        "CloudFormation updates the uid without replacement"
+    );
+    assert!(
+        p.data_loss,
+        "files owned by the old uid are no longer the user's"
+    );
     assert_eq!(p.properties, ["UserSettings/CustomPosixUserConfig/Uid"]);
     assert!(p.reasons.iter().any(|r| r.starts_with("data access:")));
     assert_eq!(plan.verdict(), Verdict::DataLoss);
-    assert_eq!(plan.changes.len(), 1, "the space refers to the profile's name, which stays");
+    assert_eq!(
+        plan.changes.len(),
+        1,
+        "the space refers to the profile's name, which stays"
+    );
 }
 
 #[test]
@@ -111,7 +129,12 @@ fn a_replaced_domain_replaces_every_profile_and_space() {
     let plan = compare(&base(), &new);
     for id in ["Domain", "AliceProfile", "AliceSpace"] {
         let c = get(&plan, id);
-        assert_eq!((c.action, c.data_loss), (Action::Replace, true), "{id}: {:?}", c.reasons);
+        assert_eq!(
+            (c.action, c.data_loss),
+            (Action::Replace, true),
+            "{id}: {:?}",
+            c.reasons
+        );
     }
     assert!(
         get(&plan, "AliceProfile")
@@ -174,7 +197,10 @@ fn a_retained_key_that_is_removed_loses_nothing_and_an_unretained_one_does() {
         v["Resources"]["Domain"]["Properties"]["KmsKeyId"] = json!({"Ref": "OtherKey"});
     });
     let plan = compare(&base(), &new);
-    assert!(!get(&plan, "Key").data_loss, "DeletionPolicy Retain keeps the key");
+    assert!(
+        !get(&plan, "Key").data_loss,
+        "DeletionPolicy Retain keeps the key"
+    );
     assert!(get(&plan, "Domain").data_loss);
 }
 
