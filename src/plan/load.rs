@@ -21,10 +21,11 @@ pub fn load(path: &Path) -> Result<Value, Unloadable> {
         file: None,
         diagnostics: vec![d],
     })?;
-    parse(&file)
+    parse(&file, true)
 }
 
-fn parse(file: &SourceFile) -> Result<Value, Unloadable> {
+/// `quoted`: the text may be a JSON string holding the template (once, not again).
+fn parse(file: &SourceFile, quoted: bool) -> Result<Value, Unloadable> {
     let doc = yaml::load(file, TagMode::CloudFormation).map_err(|ds| Unloadable {
         file: Some(file.clone()),
         diagnostics: ds,
@@ -33,9 +34,9 @@ fn parse(file: &SourceFile) -> Result<Value, Unloadable> {
     if let Some(body) = value.get("TemplateBody") {
         value = body.clone();
     }
-    if let Value::String(text) = value {
+    if let (true, Value::String(text)) = (quoted, &value) {
         // The body of a YAML template, quoted once more by the AWS CLI.
-        return parse(&SourceFile::from_text(file.path.clone(), text));
+        return parse(&SourceFile::from_text(file.path.clone(), text.clone()), false);
     }
     if !value.get("Resources").is_some_and(Value::is_object) {
         let whole = crate::source::Span {
@@ -59,7 +60,7 @@ mod tests {
     use super::*;
 
     fn load_text(text: &str) -> Result<Value, Unloadable> {
-        parse(&SourceFile::from_text("t.yaml", text))
+        parse(&SourceFile::from_text("t.yaml", text), true)
     }
 
     #[test]
@@ -77,6 +78,9 @@ mod tests {
     #[test]
     fn a_file_without_resources_is_refused() {
         let e = load_text("name: research\nversion: 1\n").unwrap_err();
+        assert_eq!(e.diagnostics[0].code, "E0601");
+        // A string that holds a string is refused too, not unwrapped without end.
+        let e = load_text("changed").unwrap_err();
         assert_eq!(e.diagnostics[0].code, "E0601");
     }
 }
