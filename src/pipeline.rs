@@ -120,6 +120,7 @@ pub fn compile_with(
     let mut review_text = policy::render_markdown(&review, &name);
     if previous == Previous::Compare {
         review_text.push_str(&since_last_build(
+            &name,
             &template_path,
             &review_path,
             &text,
@@ -166,6 +167,7 @@ const SINCE_HEADING: &str = "\n## Changes since the last build\n";
 /// directory (read before anything is written). When the template is the same, the section
 /// of the previous report is kept, so that building twice changes nothing.
 fn since_last_build(
+    name: &str,
     template_path: &Path,
     review_path: &Path,
     text: &str,
@@ -191,7 +193,7 @@ fn since_last_build(
         .unwrap_or_default();
     format!(
         "{SINCE_HEADING}\n{}",
-        crate::plan::render::markdown(&plan, &format!("previous {shown}"), 3)
+        crate::plan::render::markdown(&plan, name, &format!("previous {shown}"), 3)
     )
 }
 

@@ -64,8 +64,8 @@ pub fn run(args: &Args) -> Outcome {
     let plan = plan::compare(&old, &compiled.template);
     let against = args.against.display().to_string();
     let out = match args.format {
-        PlanFormat::Text => render::text(&plan, &against),
-        PlanFormat::Markdown => render::markdown(&plan, &against, 2),
+        PlanFormat::Text => render::text(&plan, &compiled.name, &against),
+        PlanFormat::Markdown => render::markdown(&plan, &compiled.name, &against, 2),
         PlanFormat::Json => render::json_text(&plan),
     };
     // A closed pipe must not change the verdict.

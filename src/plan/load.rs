@@ -36,7 +36,10 @@ fn parse(file: &SourceFile, quoted: bool) -> Result<Value, Unloadable> {
     }
     if let (true, Value::String(text)) = (quoted, &value) {
         // The body of a YAML template, quoted once more by the AWS CLI.
-        return parse(&SourceFile::from_text(file.path.clone(), text.clone()), false);
+        return parse(
+            &SourceFile::from_text(file.path.clone(), text.clone()),
+            false,
+        );
     }
     if !value.get("Resources").is_some_and(Value::is_object) {
         let whole = crate::source::Span {

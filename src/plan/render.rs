@@ -42,9 +42,9 @@ pub fn summary_line(plan: &Plan) -> String {
     s
 }
 
-pub fn text(plan: &Plan, against: &str) -> String {
+pub fn text(plan: &Plan, name: &str, against: &str) -> String {
     let mut s = format!(
-        "plan against {against} (create-only knowledge: {})\n",
+        "plan: {name} against {against} (create-only knowledge: {})\n",
         schema::SOURCE
     );
     if plan.changes.is_empty() {
@@ -81,7 +81,7 @@ fn cell(text: &str) -> String {
 }
 
 /// Markdown with headings starting at `level` (`##` for a comment, `###` inside the review).
-pub fn markdown(plan: &Plan, against: &str, level: usize) -> String {
+pub fn markdown(plan: &Plan, name: &str, against: &str, level: usize) -> String {
     let h = "#".repeat(level);
     let verdict = match plan.verdict() {
         Verdict::NoChange => "No changes.",
@@ -92,7 +92,7 @@ pub fn markdown(plan: &Plan, against: &str, level: usize) -> String {
         Verdict::Undeployable => "**Cannot be deployed**: see the errors below.",
     };
     let mut s = format!(
-        "{h} nbsynth plan against `{against}`\n\n{verdict} {}.\n\n",
+        "{h} nbsynth plan: `{name}` against `{against}`\n\n{verdict} {}.\n\n",
         summary_line(plan)
     );
     for e in &plan.errors {

@@ -68,7 +68,10 @@ fn text_and_markdown_say_what_json_says() {
     );
     let (code, md, _) = plan(&dir, &scenario("platform"), &template, "markdown");
     assert_eq!(code, Some(4));
-    assert!(md.starts_with("## nbsynth plan against `"), "{md}");
+    assert!(
+        md.starts_with("## nbsynth plan: `planned` against `"),
+        "{md}"
+    );
     assert!(md.contains("**Data loss**"), "{md}");
     assert!(md.contains("| :warning: | `AliceNotebook` | AWS::SageMaker::NotebookInstance | replace | **yes** | yes |"), "{md}");
     let (code, md, _) = plan(&dir, &scenario("unchanged"), &template, "markdown");
