@@ -221,3 +221,48 @@ fn the_review_shows_changes_since_the_last_build_and_a_rebuild_keeps_it() {
     let check = nbsynth(&dir, &["build", "--check", "-o", "deployed", &changed]);
     assert!(check.status.success(), "{}", text(&check.stdout));
 }
+
+/// Reverses the key order of every mapping (lists keep their order: it can mean something).
+fn reverse_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .rev()
+                .map(|(k, x)| (k.clone(), reverse_keys(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(reverse_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn a_template_against_itself_plans_nothing_in_any_key_order() {
+    for e in std::fs::read_dir(root().join("out")).unwrap().flatten() {
+        if !e.file_name().to_string_lossy().ends_with(".template.yaml") {
+            continue;
+        }
+        let t = load(&e.path());
+        for other in [t.clone(), reverse_keys(&t)] {
+            let plan = nbsynth::plan::compare(&t, &other);
+            assert!(
+                plan.changes.is_empty() && plan.errors.is_empty(),
+                "{}: {plan:#?}",
+                e.path().display()
+            );
+        }
+        // Control: one changed create-only property is found in the same template.
+        let mut changed = t.clone();
+        let nb = changed["Resources"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+            .find(|r| r["Type"] == "AWS::SageMaker::NotebookInstance")
+            .unwrap();
+        nb["Properties"]["PlatformIdentifier"] = Value::String("notebook-al2-v1".into());
+        assert_eq!(
+            nbsynth::plan::compare(&t, &changed).verdict(),
+            nbsynth::plan::Verdict::DataLoss
+        );
+    }
+}
