@@ -219,3 +219,44 @@ fn a_parameter_default_change_reaches_what_refers_to_it() {
     let p = get(&plan, "AliceProfile");
     assert_eq!((p.action, p.data_loss), (Action::Modify, true));
 }
+
+#[test]
+fn a_renamed_logical_id_is_a_remove_and_an_add() {
+    let new = after(|v| {
+        let p = resources(v).remove("AliceProfile").unwrap();
+        resources(v).insert("AliceUserProfile".into(), p);
+        v["Resources"]["AliceSpace"]["Properties"]["OwnershipSettings"]["OwnerUserProfileName"] =
+            json!({"Fn::GetAtt": ["AliceUserProfile", "UserProfileName"]});
+    });
+    let plan = compare(&base(), &new);
+    let old = get(&plan, "AliceProfile");
+    assert_eq!((old.action, old.data_loss), (Action::Remove, true));
+    assert_eq!(get(&plan, "AliceUserProfile").action, Action::Add);
+    // The space's owner now names another resource: OwnershipSettings is create-only.
+    assert_eq!(get(&plan, "AliceSpace").action, Action::Replace);
+}
+
+#[test]
+fn adding_a_create_only_key_replaces_even_when_it_restates_the_default() {
+    let nb = |extra: Option<(&str, &str)>| {
+        let mut p =
+            json!({"InstanceType": "ml.t3.medium", "RoleArn": "arn:aws:iam::123456789012:role/r"});
+        if let Some((k, v)) = extra {
+            p[k] = json!(v);
+        }
+        json!({"Resources": {"Nb": {"Type": "AWS::SageMaker::NotebookInstance", "Properties": p}}})
+    };
+    // `Enabled` is SageMaker's default for DirectInternetAccess, yet CloudFormation replaces.
+    let plan = compare(&nb(None), &nb(Some(("DirectInternetAccess", "Enabled"))));
+    let c = get(&plan, "Nb");
+    assert_eq!((c.action, c.data_loss), (Action::Replace, true));
+    assert_eq!(
+        c.reasons[0],
+        "DirectInternetAccess added (create-only: replaces)"
+    );
+    let plan = compare(&nb(Some(("DirectInternetAccess", "Enabled"))), &nb(None));
+    assert_eq!(get(&plan, "Nb").action, Action::Replace);
+    // Control: a key that is not create-only is an update.
+    let plan = compare(&nb(None), &nb(Some(("RootAccess", "Enabled"))));
+    assert_eq!(get(&plan, "Nb").action, Action::Modify);
+}
