@@ -101,7 +101,7 @@ fn check(scenario: &str) -> usize {
     let planned: BTreeSet<&str> = plan.changes.iter().map(|c| c.logical_id.as_str()).collect();
     assert_eq!(
         planned, listed,
-        "{scenario}: plan and the change set list different resources"
+        "{scenario}: plan and the change set list different resources. If the compiler now emits other resources, the hand-written change set is stale: add what CloudFormation would report for them to tests/plan/changesets/{scenario}.json"
     );
     settled
 }
