@@ -152,10 +152,46 @@ pub fn plan(old: &Value, new: &Value) -> Plan {
             });
         }
     }
+    note_renames(&mut judged, &olds, &news);
     judged.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
     Plan {
         changes: judged,
         errors,
+    }
+}
+
+/// A removed and an added resource with the same type and properties look like a renamed
+/// logical id. CloudFormation still deletes one and creates the other; stack refactoring can
+/// rename without that, so both say so (the verdict does not change: the plan is of a deploy).
+fn note_renames(
+    judged: &mut [Change],
+    olds: &BTreeMap<&str, &Value>,
+    news: &BTreeMap<&str, &Value>,
+) {
+    let same = |a: &Value, b: &Value| {
+        a.get("Type") == b.get("Type") && a.get("Properties") == b.get("Properties")
+    };
+    let mut pairs = Vec::new();
+    for c in judged.iter().filter(|c| c.action == Action::Remove) {
+        let old = olds[c.logical_id.as_str()];
+        let added = judged
+            .iter()
+            .filter(|a| a.action == Action::Add)
+            .find(|a| same(old, news[a.logical_id.as_str()]));
+        if let Some(a) = added {
+            pairs.push((c.logical_id.clone(), a.logical_id.clone()));
+        }
+    }
+    for (from, to) in pairs {
+        let hint = format!(
+            "{from} -> {to} looks like a renamed logical id: `aws cloudformation create-stack-refactor` can rename it without deleting anything; a deploy deletes and creates"
+        );
+        for c in judged
+            .iter_mut()
+            .filter(|c| c.logical_id == from || c.logical_id == to)
+        {
+            c.reasons.push(hint.clone());
+        }
     }
 }
 

@@ -232,6 +232,14 @@ fn a_renamed_logical_id_is_a_remove_and_an_add() {
     let old = get(&plan, "AliceProfile");
     assert_eq!((old.action, old.data_loss), (Action::Remove, true));
     assert_eq!(get(&plan, "AliceUserProfile").action, Action::Add);
+    assert!(
+        old.reasons
+            .iter()
+            .any(|r| r
+                .starts_with("AliceProfile -> AliceUserProfile looks like a renamed logical id")),
+        "{:?}",
+        old.reasons
+    );
     // The space's owner now names another resource: OwnershipSettings is create-only.
     assert_eq!(get(&plan, "AliceSpace").action, Action::Replace);
 }
