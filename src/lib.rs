@@ -7,6 +7,7 @@
 //! - [`cfn`]: the CloudFormation model, references, emitters
 //! - [`policy`]: resource schemas and rules
 //! - [`diagram`]: the network diagram (Mermaid, DOT)
+//! - [`plan`]: what a blueprint change does to a deployed stack
 //! - [`cli`]: the subcommands
 
 pub mod blueprint;
@@ -16,6 +17,7 @@ pub mod diagram;
 pub mod lower;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod scripts;
 pub mod source;

@@ -35,6 +35,8 @@ pub struct Compiled {
     /// Template size, and whether the lifecycle hooks were compressed to fit it inline.
     pub template_bytes: usize,
     pub compressed_for_size: bool,
+    /// The template as JSON (what `nbsynth plan` compares).
+    pub template: serde_json::Value,
 }
 
 /// The largest template `aws cloudformation deploy --template-file` sends inline; larger ones
@@ -59,7 +61,25 @@ fn invalid(file: &SourceFile, d: Diagnostic) -> Failure {
     })
 }
 
+/// Compiles a blueprint into the files `build` writes under `out_dir`. When a template of an
+/// earlier build is there, the review report gains a "Changes since the last build" section.
 pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, Failure> {
+    compile_with(path, out_dir, format, Previous::Compare)
+}
+
+/// Whether to compare with the template an earlier build left in the output directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Previous {
+    Compare,
+    Ignore,
+}
+
+pub fn compile_with(
+    path: &Path,
+    out_dir: &Path,
+    format: Format,
+    previous: Previous,
+) -> Result<Compiled, Failure> {
     let mut timings = Timings::default();
     let mut t0 = Instant::now();
     policy::warm_up();
@@ -91,18 +111,37 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
         review,
         text,
         diagram,
+        json,
     } = stage;
     let name = loaded.blueprint.name.clone();
     let scripts_dir = out_dir.join(&name);
     let template_bytes = text.len();
+    let template_path = out_dir.join(format!("{name}.template.{}", format.extension()));
+    let review_path = out_dir.join(format!("{name}.review.md"));
+    // The network section before "Changes since the last build", which must stay last (a rebuild
+    // of an unchanged template keeps that section from the previous report's heading to its end).
+    let mut review_text = policy::render_markdown(&review, &name) + &diagram;
+    if previous == Previous::Compare {
+        review_text.push_str(&since_last_build(
+            &name,
+            &template_path,
+            &review_path,
+            &text,
+            &json,
+        ));
+    }
     let mut files = vec![
         Planned {
-            path: out_dir.join(format!("{name}.template.{}", format.extension())),
+            path: template_path,
             text,
         },
         Planned {
-            path: out_dir.join(format!("{name}.review.md")),
-            text: policy::render_markdown(&review, &name) + &diagram,
+            path: review_path,
+            text: review_text,
+        },
+        Planned {
+            path: out_dir.join(format!("{name}.stack-policy.json")),
+            text: crate::plan::protect::stack_policy(&json),
         },
     ];
     for s in &lowered.scripts {
@@ -121,7 +160,44 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
         timings,
         template_bytes,
         compressed_for_size,
+        template: json,
     })
+}
+
+const SINCE_HEADING: &str = "\n## Changes since the last build\n";
+
+/// The review report's section comparing this build with the template already in the output
+/// directory (read before anything is written). When the template is the same, the section
+/// of the previous report is kept, so that building twice changes nothing.
+fn since_last_build(
+    name: &str,
+    template_path: &Path,
+    review_path: &Path,
+    text: &str,
+    json: &serde_json::Value,
+) -> String {
+    let Ok(old_text) = std::fs::read_to_string(template_path) else {
+        return String::new();
+    };
+    if old_text == text {
+        let old_review = std::fs::read_to_string(review_path).unwrap_or_default();
+        return old_review
+            .find(SINCE_HEADING)
+            .map(|i| old_review[i..].to_string())
+            .unwrap_or_default();
+    }
+    let Ok(old) = crate::plan::load::load(template_path) else {
+        return String::new();
+    };
+    let plan = crate::plan::compare(&old, json);
+    let shown = template_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(
+        "{SINCE_HEADING}\n{}",
+        crate::plan::render::markdown(&plan, name, &format!("previous {shown}"), 3)
+    )
 }
 
 struct Stage {
@@ -132,6 +208,7 @@ struct Stage {
     text: String,
     /// The review report's network section.
     diagram: String,
+    json: serde_json::Value,
 }
 
 /// Lower, check references and limits, review, emit.
@@ -150,6 +227,7 @@ fn lower_review_emit(
         }
         invalid(file, d)
     })?;
+    crate::plan::protect::retain_data(&mut lowered.template);
     let resources = lowered.template.resources.len();
     let outputs = lowered.template.outputs.len();
     // Moved, not cloned: nothing after this reads the template itself.
@@ -233,5 +311,6 @@ fn lower_review_emit(
         review,
         text,
         diagram,
+        json,
     })
 }

@@ -24,6 +24,9 @@ Clean-ups (each is recorded per file in PROVENANCE.md when it changed something)
   - drop annotation-only keywords (description, handlers, tagging, examples, ...) and
     the AWS extension keywords that are not validation keywords, to keep the binary small.
     Property *names* are never touched.
+  - KEEP `createOnlyProperties` and `conditionalCreateOnlyProperties` (top-level lists of
+    JSON pointers such as `/properties/GitConfig/RepositoryUrl`): `nbsynth plan` reads them
+    to tell a replacement from an in-place update. JSON Schema validators ignore them.
 """
 import hashlib
 import json
@@ -59,8 +62,8 @@ TYPES = sorted({
 # Annotation keywords: no effect on validation.
 ANNOTATIONS = {
     "description", "$comment", "examples", "title", "handlers", "tagging", "primaryIdentifier",
-    "additionalIdentifiers", "createOnlyProperties", "readOnlyProperties", "writeOnlyProperties",
-    "deprecatedProperties", "conditionalCreateOnlyProperties", "nonPublicProperties",
+    "additionalIdentifiers", "readOnlyProperties", "writeOnlyProperties",
+    "deprecatedProperties", "nonPublicProperties",
     "nonPublicDefinitions", "propertyTransform", "sourceUrl", "documentationUrl", "replacementStrategy",
     "taggable", "insertionOrder", "arrayType", "relationshipRef", "resourceLink", "typeName",
     "default", "cfnSchema", "deprecated",
@@ -151,7 +154,9 @@ def main():
         f"- `all-types.txt`: the union of the type names of all {len(list((data / 'providers').glob('*.json')))} region files,"
         f" {len(every_type)} types.",
         "- Clean-ups applied to every file: annotation keywords removed (descriptions, handlers, tagging,",
-        "  read/create-only lists, AWS extension keywords); keys sorted. Per-file changes beyond that below.",
+        "  read/write-only lists, AWS extension keywords); keys sorted. Per-file changes beyond that below.",
+        "- Kept: `createOnlyProperties` and `conditionalCreateOnlyProperties` (replacement knowledge for",
+        "  `nbsynth plan`, which names this source in its output).",
         "",
         "| Type | File | Source file | sha256 of source (16) | Changes |",
         "|---|---|---|---|---|",
@@ -170,7 +175,9 @@ def main():
     for type_name, name, *_ in rows:
         table.append(f'    ("{type_name}", include_str!("../../../schemas/resources/{name}")),')
     table += ["];", "", "/// Every resource type CloudFormation knows in any region, one per line, sorted.",
-              'pub(super) const ALL_TYPES: &str = include_str!("../../../schemas/resources/all-types.txt");', ""]
+              'pub(super) const ALL_TYPES: &str = include_str!("../../../schemas/resources/all-types.txt");', "",
+              "/// Where the vendored schemas come from (named by `nbsynth plan`).",
+              f'pub(super) const SOURCE: &str = "cfn-lint {version} provider schemas (us-east-1)";', ""]
     embedded = root / "src" / "policy" / "schema" / "embedded.rs"
     embedded.parent.mkdir(parents=True, exist_ok=True)
     embedded.write_text("\n".join(table))

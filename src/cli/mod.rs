@@ -7,17 +7,21 @@ pub mod completions;
 pub mod diagram;
 pub mod explain;
 pub mod init;
+pub mod plan;
 pub mod rules;
 pub mod schema;
 
 use clap::{Parser, Subcommand};
 
-/// How a command ended. Exit codes: 0 clean, 1 findings (or stale output), 2 bad input.
+/// How a command ended. Exit codes: 0 clean, 1 findings (or stale output), 2 bad input;
+/// `plan` adds 3 (changes, no data loss) and 4 (data loss).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Clean,
     Findings,
     BadInput,
+    PlanChanges,
+    PlanDataLoss,
 }
 
 impl Outcome {
@@ -26,6 +30,8 @@ impl Outcome {
             Outcome::Clean => 0,
             Outcome::Findings => 1,
             Outcome::BadInput => 2,
+            Outcome::PlanChanges => 3,
+            Outcome::PlanDataLoss => 4,
         }
     }
 
@@ -62,6 +68,8 @@ pub enum Command {
     Explain(explain::Args),
     /// Write a commented starter blueprint (never overwrites).
     Init(init::Args),
+    /// Show what deploying a blueprint would do to a deployed stack, and which changes lose data.
+    Plan(plan::Args),
     /// Print the blueprint JSON Schema.
     Schema(schema::Args),
     /// Draw the network of a template or blueprint (Mermaid, DOT, or SVG through Graphviz).
@@ -79,6 +87,7 @@ pub fn run(cli: &Cli) -> Outcome {
         Command::Rules(a) => rules::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Init(a) => init::run(a),
+        Command::Plan(a) => plan::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Diagram(a) => diagram::run(a),
         Command::Completions(a) => completions::run(a),

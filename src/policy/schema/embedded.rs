@@ -196,3 +196,6 @@ pub(super) const SCHEMAS: &[(&str, &str)] = &[
 
 /// Every resource type CloudFormation knows in any region, one per line, sorted.
 pub(super) const ALL_TYPES: &str = include_str!("../../../schemas/resources/all-types.txt");
+
+/// Where the vendored schemas come from (named by `nbsynth plan`).
+pub(super) const SOURCE: &str = "cfn-lint 1.58.0 provider schemas (us-east-1)";

@@ -44,6 +44,14 @@ pub fn vendored() -> impl Iterator<Item = &'static str> {
     embedded::SCHEMAS.iter().map(|(t, _)| *t)
 }
 
+/// The vendored provider schema of a type, as text (with its create-only lists).
+pub fn provider_schema(resource_type: &str) -> Option<&'static str> {
+    position(resource_type).map(|i| embedded::SCHEMAS[i].1)
+}
+
+/// Where the vendored schemas come from, for outputs that rely on them.
+pub const SOURCE: &str = embedded::SOURCE;
+
 fn exists(resource_type: &str) -> bool {
     embedded::ALL_TYPES.lines().any(|t| t == resource_type)
 }
