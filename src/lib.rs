@@ -11,6 +11,7 @@
 pub mod blueprint;
 pub mod cfn;
 pub mod cli;
+pub mod guardrails;
 pub mod lower;
 pub mod output;
 pub mod pipeline;

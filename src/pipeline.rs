@@ -104,6 +104,10 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
             text: policy::render_markdown(&review, &name),
         },
     ];
+    files.extend(crate::guardrails::files(
+        &loaded.blueprint,
+        &out_dir.join(format!("{name}.guardrails")),
+    ));
     for s in &lowered.scripts {
         files.push(Planned {
             path: scripts_dir.join(&s.file),
