@@ -159,8 +159,9 @@ fn readme(s: &Settings, size: usize) -> String {
            permissions boundary of the people and roles that use SageMaker.\n\
          - `config-rules.template.yaml`: optional AWS Config managed rules that report notebook instances without these settings.\n\n\
          They deny, in the account they are attached to, creating a notebook instance with direct internet access, \
-         {root}without IMDSv2, outside the stack's subnets and security group, without the stack's KMS key, or of an \
-         instance type the stack does not use; and creating or updating a Studio domain that is not VpcOnly.\n\n",
+         {root}without IMDSv2, outside the stack's subnets and security group, without the stack's KMS key, without \
+         one of the stack's lifecycle configurations, or of an instance type the stack does not use (and updates that \
+         attach another lifecycle configuration, enable root access, allow IMDSv1 or change the instance type to another); and creating or updating a Studio domain that is not VpcOnly.\n\n",
         root = if s.root_disabled {
             "with root access, "
         } else {
@@ -173,8 +174,8 @@ fn readme(s: &Settings, size: usize) -> String {
     match &s.deploy_role {
         Some(role) => t.push_str(&format!(
             "Only `{role}` (the deploy role) may update the stack's notebook instances, change their tags and create, \
-             update or delete lifecycle configurations: no condition key can say which lifecycle configuration an update \
-             attaches or what a configuration's script does. Deploy the stack with that role (as the caller or as the \
+             update or delete lifecycle configurations: no condition key says that an update detaches the lifecycle \
+             configuration or changes the role, nor what a configuration's script does. Deploy the stack with that role (as the caller or as the \
              CloudFormation service role).\n\n"
         )),
         None => t.push_str(
@@ -195,6 +196,8 @@ fn readme(s: &Settings, size: usize) -> String {
          ```\n\n\
          The same for `boundary.json`. Filled and minified, the SCP is about {size} characters with one \
          subnet per zone (the limit is {SCP_LIMIT}).\n\n\
+         The lifecycle-configuration guard matches names starting with `{name}-`: give other stacks in the account \
+         names that do not start with it.\n\n\
          Redeploying the stack with new subnets, security group or key changes these ids: fill and update the policy again.\n"
     ));
     t

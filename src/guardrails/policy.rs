@@ -23,7 +23,8 @@ pub struct Settings {
     pub subnets: Vec<String>,
     /// Security group ids, or `["${NotebookSecurityGroupId}"]`.
     pub security_groups: Vec<String>,
-    /// The forms `sagemaker:VolumeKmsKey` may take for the stack's key: its ARN and its id.
+    /// The forms `sagemaker:VolumeKmsKeyArn` may take for the stack's key: its ARN and its id
+    /// (the stack passes the id of a key it creates).
     pub kms_key: Vec<String>,
     /// Instance types the stack uses, sorted.
     pub instance_types: Vec<String>,
@@ -77,7 +78,7 @@ pub fn statements(s: &Settings) -> Vec<Value> {
     out.push(deny(
         "NbKmsKeyOfStack",
         &[CREATE],
-        json!({"StringNotEquals": {"sagemaker:VolumeKmsKey": s.kms_key}}),
+        json!({"StringNotEquals": {"sagemaker:VolumeKmsKeyArn": s.kms_key}}),
     ));
     for (sid, key, values) in [
         ("Subnets", "sagemaker:VpcSubnets", &s.subnets),
@@ -98,6 +99,22 @@ pub fn statements(s: &Settings) -> Vec<Value> {
             json!({"ForAnyValue:StringNotEquals": {key: values}}),
         ));
     }
+    // The stack's lifecycle configurations (idle shutdown, download blocking) are the only
+    // ones a notebook may run, at creation and on update; none at all is also a weakening.
+    let ours = format!(
+        "arn:*:sagemaker:*:*:notebook-instance-lifecycle-config/{}-*",
+        s.name
+    );
+    out.push(deny(
+        "NbLifecyclePresent",
+        &[CREATE],
+        json!({"Null": {"sagemaker:NotebookInstanceLifecycleConfigArns": "true"}}),
+    ));
+    out.push(deny(
+        "NbLifecycleOfStack",
+        &[CREATE, UPDATE],
+        json!({"ForAnyValue:ArnNotLike": {"sagemaker:NotebookInstanceLifecycleConfigArns": ours}}),
+    ));
     out.push(deny(
         "NbInstanceTypes",
         &[CREATE, UPDATE],
@@ -116,8 +133,9 @@ pub fn statements(s: &Settings) -> Vec<Value> {
     ));
     if let Some(role) = &s.deploy_role {
         let only_deployer = json!({"ArnNotLike": {"aws:PrincipalArn": role}});
-        // No key says which lifecycle configuration an update attaches or detaches, nor what a
-        // configuration's script does, and tags are what owner scoping rests on.
+        // No key says that an update detaches the lifecycle configuration (or changes the role
+        // or code repositories), nor what a configuration's script does; tags are what owner
+        // scoping rests on.
         let mut tamper = deny(
             "NbOnlyDeployerChangesStack",
             &[UPDATE, "sagemaker:AddTags", "sagemaker:DeleteTags"],

@@ -216,7 +216,8 @@ mod tests {
             "sagemaker:directinternetaccess",
             "sagemaker:rootaccess",
             "sagemaker:vpcsubnets",
-            "sagemaker:volumekmskey",
+            "sagemaker:volumekmskeyarn",
+            "sagemaker:notebookinstancelifecycleconfigarns",
             "sagemaker:minimuminstancemetadataserviceversion",
         ] {
             assert!(create.contains(k), "{k}");
@@ -224,6 +225,8 @@ mod tests {
         let update = &TABLE["sagemaker:updatenotebookinstance"];
         assert!(update.contains("sagemaker:rootaccess"));
         assert!(!update.contains("sagemaker:directinternetaccess"));
+        // Deprecated in the reference (replaced by VolumeKmsKeyArn) and no longer on the action.
+        assert!(!create.contains("sagemaker:volumekmskey"));
     }
 
     #[test]
@@ -240,13 +243,19 @@ mod tests {
             "sagemaker:DirectInternetAccess",
         );
         assert!(mismatches(&good).is_empty());
-        // Tag keys: notebook instances carry aws:ResourceTag, lifecycle configurations do not.
+        // Tag keys: a resource's tags are there, request tags only where the action takes tags.
         let tags = deny(
             "sagemaker:UpdateNotebookInstanceLifecycleConfig",
             "StringEquals",
             "aws:ResourceTag/owner",
         );
-        assert_eq!(mismatches(&tags).len(), 1);
+        assert!(mismatches(&tags).is_empty());
+        let request_tags = deny(
+            "sagemaker:UpdateNotebookInstanceLifecycleConfig",
+            "StringEquals",
+            "aws:RequestTag/owner",
+        );
+        assert_eq!(mismatches(&request_tags).len(), 1);
         let global = deny(
             "sagemaker:UpdateNotebookInstanceLifecycleConfig",
             "ArnNotLike",
