@@ -202,3 +202,101 @@ fn readme(s: &Settings, size: usize) -> String {
     ));
     t
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn blueprint(extra: Value) -> Blueprint {
+        let mut b =
+            json!({"version": 1, "name": "demo", "notebooks": {"instances": [{"owner": "alice"}]}});
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        serde_json::from_value(b).expect("a valid blueprint")
+    }
+
+    fn sids(p: &Value) -> Vec<&str> {
+        p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect()
+    }
+
+    fn deploy() -> Value {
+        json!({"guardrails": {"deploy_role": "arn:aws:iam::111122223333:role/deploy"}})
+    }
+
+    #[test]
+    fn the_deploy_role_decides_whether_unguardable_changes_are_denied() {
+        let without = policy::scp(&Settings::of(&blueprint(json!({}))));
+        assert!(
+            !sids(&without)
+                .iter()
+                .any(|s| s.starts_with("NbOnlyDeployer"))
+        );
+        let with = policy::scp(&Settings::of(&blueprint(deploy())));
+        assert!(sids(&with).contains(&"NbOnlyDeployerChangesStack"));
+        assert!(sids(&with).contains(&"NbOnlyDeployerChangesLifecycle"));
+        assert!(with.to_string().contains("notebook-instance/demo-*"));
+    }
+
+    #[test]
+    fn a_waived_root_access_drops_the_root_guard_and_says_so() {
+        let b = blueprint(json!({"lifecycle": {"root_access": true}}));
+        assert!(!sids(&policy::scp(&Settings::of(&b))).contains(&"NbNoRoot"));
+        let files = files(&b, Path::new("g"));
+        let readme = &files
+            .iter()
+            .find(|f| f.path.ends_with("README.md"))
+            .unwrap()
+            .text;
+        assert!(readme.contains("Root access is not guarded"), "{readme}");
+    }
+
+    #[test]
+    fn a_large_filled_scp_fits_the_limit() {
+        // Six zones, a deploy role with a path, eight instance types, a long name.
+        let types = [
+            "ml.t3.medium",
+            "ml.t3.large",
+            "ml.t3.xlarge",
+            "ml.m5.xlarge",
+            "ml.m5.2xlarge",
+            "ml.g4dn.xlarge",
+            "ml.g5.xlarge",
+            "ml.p3.2xlarge",
+        ];
+        let instances: Vec<Value> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| json!({"owner": format!("o{i}"), "instance_type": t}))
+            .collect();
+        let b: Blueprint = serde_json::from_value(json!({
+            "version": 1, "name": "a-rather-long-stack-name",
+            "network": {"zones": 6},
+            "notebooks": {"instances": instances},
+            "guardrails": {"deploy_role": "arn:aws:iam::111122223333:role/platform/deployers/notebooks-deploy"},
+        }))
+        .unwrap();
+        let filled = policy::scp(&Settings::of(&b).filled_for_size(6));
+        let n = minified_len(&filled);
+        assert!(n <= SCP_LIMIT, "{n}");
+        assert!(!filled.to_string().contains("${"));
+    }
+
+    #[test]
+    fn every_key_applies_to_its_action() {
+        let s = Settings::of(&blueprint(deploy()));
+        for doc in [policy::scp(&s), policy::boundary(&s)] {
+            assert!(crate::policy::rules::condition_keys::mismatches(&doc).is_empty());
+        }
+        // Control: the check is not vacuous on these statements.
+        let mut bad = policy::scp(&s);
+        bad["Statement"][0]["Action"] = Value::from("sagemaker:UpdateNotebookInstance");
+        assert!(!crate::policy::rules::condition_keys::mismatches(&bad).is_empty());
+    }
+}
