@@ -200,6 +200,12 @@ fn readme(s: &Settings, size: usize) -> String {
          names that do not start with it.\n\n\
          Redeploying the stack with new subnets, security group or key changes these ids: fill and update the policy again.\n"
     ));
+    if size > SCP_LIMIT {
+        t.push_str(&format!(
+            "\n**Over the limit**: {size} characters do not fit one SCP. Split the statements over two policies \
+             (an account or OU takes up to five), or use fewer instance types.\n"
+        ));
+    }
     t
 }
 
@@ -286,6 +292,34 @@ mod tests {
         let n = minified_len(&filled);
         assert!(n <= SCP_LIMIT, "{n}");
         assert!(!filled.to_string().contains("${"));
+    }
+
+    #[test]
+    fn an_scp_over_the_limit_is_flagged_in_the_readme() {
+        let instances: Vec<Value> = (0..200)
+            .map(|i| json!({"owner": format!("o{i}"), "instance_type": format!("ml.x{i}.large")}))
+            .collect();
+        let b: Blueprint = serde_json::from_value(json!({
+            "version": 1, "name": "many", "notebooks": {"instances": instances},
+        }))
+        .unwrap();
+        let files = files(&b, Path::new("g"));
+        let readme = &files
+            .iter()
+            .find(|f| f.path.ends_with("README.md"))
+            .unwrap()
+            .text;
+        assert!(readme.contains("**Over the limit**"), "{readme}");
+        let small = files_readme(&blueprint(json!({})));
+        assert!(!small.contains("Over the limit"));
+    }
+
+    fn files_readme(b: &Blueprint) -> String {
+        files(b, Path::new("g"))
+            .into_iter()
+            .find(|f| f.path.ends_with("README.md"))
+            .unwrap()
+            .text
     }
 
     #[test]
