@@ -29,6 +29,11 @@ def env(nbsynth, tmp_path):
     e["PATH"] = f"{pathlib.Path(nbsynth).parent}{os.pathsep}{e['PATH']}"
     e["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
     e.pop("NBSYNTH_BIN", None)
+    # try-repo commits to a shadow repository: give git an identity whatever the machine has.
+    for k in ["GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"]:
+        e[k] = "ci"
+    for k in ["GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"]:
+        e[k] = "ci@example.com"
     return e
 
 

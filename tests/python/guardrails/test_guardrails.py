@@ -10,9 +10,7 @@
   (control run).
 """
 import json
-import os
 import pathlib
-import shutil
 import subprocess
 
 import pytest
@@ -33,20 +31,19 @@ EXAMPLES = ["minimal", "byo-vpc", "research", "team"]
 NEWER_KEYS = {"sagemaker:VolumeKmsKeyArn", "sagemaker:NotebookInstanceLifecycleConfigArns"}
 
 
-def outputs_json(name: str) -> list:
-    out = [
+def outputs_json() -> list:
+    return [
         {"OutputKey": "KmsKeyArn", "OutputValue": KEY_ARN},
         {"OutputKey": "NotebookSecurityGroupId", "OutputValue": SG},
         {"OutputKey": "SubnetIds", "OutputValue": ",".join(SUBNETS)},
         {"OutputKey": "VpcId", "OutputValue": "vpc-0ddddddddddddddd4"},
     ]
-    return out
 
 
 def fill(name: str, policy: str, tmp: pathlib.Path) -> dict:
     """Runs the README's jq command on a guardrail policy."""
     outputs = tmp / "outputs.json"
-    outputs.write_text(json.dumps(outputs_json(name)))
+    outputs.write_text(json.dumps(outputs_json()))
     d = ROOT / "out" / f"{name}.guardrails"
     r = subprocess.run(
         ["jq", "-c", "--slurpfile", "o", str(outputs), "-f", str(d / "fill.jq"), str(d / policy)],
