@@ -14,6 +14,7 @@ pub mod blueprint;
 pub mod cfn;
 pub mod cli;
 pub mod diagram;
+pub mod guardrails;
 pub mod lower;
 pub mod output;
 pub mod pipeline;

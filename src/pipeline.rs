@@ -144,6 +144,10 @@ pub fn compile_with(
             text: crate::plan::protect::stack_policy(&json),
         },
     ];
+    files.extend(crate::guardrails::files(
+        &loaded.blueprint,
+        &out_dir.join(format!("{name}.guardrails")),
+    ));
     for s in &lowered.scripts {
         files.push(Planned {
             path: scripts_dir.join(&s.file),

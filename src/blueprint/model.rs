@@ -28,6 +28,8 @@ pub struct Blueprint {
     #[serde(default)]
     pub access: Option<Access>,
     #[serde(default)]
+    pub guardrails: Guardrails,
+    #[serde(default)]
     pub waivers: Vec<Waiver>,
 }
 
@@ -270,6 +272,13 @@ pub struct Access {
     pub via_vpc_endpoint: bool,
     #[serde(default)]
     pub principals: BTreeMap<String, String>,
+}
+
+/// What the preventive guardrails (`out/NAME.guardrails/`) need beyond the stack itself.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrails {
+    pub deploy_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

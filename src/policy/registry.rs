@@ -224,6 +224,18 @@ fn table() -> Vec<Def> {
                 "AWS::IAM::ManagedPolicy"
             ]
         ),
+        rust!(
+            "iam",
+            "IAM_DENY_CONDITION_KEY_APPLIES",
+            rules::condition_keys::deny_condition_key_applies,
+            [
+                "AWS::IAM::Role",
+                "AWS::IAM::Policy",
+                "AWS::IAM::ManagedPolicy",
+                "AWS::EC2::VPCEndpoint",
+                "AWS::Organizations::Policy"
+            ]
+        ),
         guard!("iam", "IAM_POLICY_VERSION"),
         guard!("kms", "KMS_KEY_ROTATION"),
         rust!(

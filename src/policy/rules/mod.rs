@@ -3,6 +3,7 @@
 //! and pattern matching inside strings. One module per family; each rule is a function over a
 //! [`Ctx`] registered in [`super::registry`].
 
+pub mod condition_keys;
 pub mod endpoint;
 pub mod iam;
 pub mod kms;
