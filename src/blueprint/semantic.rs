@@ -227,15 +227,16 @@ pub fn check(
 
     // `{owner}` is only allowed in data prefixes.
     find_placeholders(raw, "", &mut |pointer, s| {
-        let in_prefix = pointer.starts_with("/data/buckets/")
-            && (pointer.contains("/read/") || pointer.contains("/write/"));
+        let in_prefix = (pointer.starts_with("/data/buckets/")
+            && (pointer.contains("/read/") || pointer.contains("/write/")))
+            || pointer == "/jobs/output";
         for name in placeholders(s) {
             if !in_prefix {
                 out.push(
                     Diagnostic::error("E0206", format!("`{{{name}}}` is not allowed here"))
                         .at(file, val(pointer))
                         .label("placeholder outside a data prefix")
-                        .help("`{owner}` may only appear in data.buckets[].read and data.buckets[].write prefixes"),
+                        .help("`{owner}` may only appear in data.buckets[].read and data.buckets[].write prefixes and jobs.output"),
                 );
             } else if name != "owner" {
                 out.push(
