@@ -95,7 +95,9 @@ fn statements(names: &Names, shared: &Shared, owner: &str, access: &Access) -> V
             principal: None,
             actions: vec!["iam:PassRole"],
             resources: vec![get_att(&names.owner_id(owner, ROLE), "Arn")],
-            condition: Some(json!({"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}})),
+            condition: Some(
+                json!({"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+            ),
         },
         Statement {
             sid: "CreateNotebookInterface".into(),

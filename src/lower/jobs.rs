@@ -78,8 +78,14 @@ pub fn notebook_statements(
     if jobs.network_isolation {
         condition["Bool"] = json!({"sagemaker:NetworkIsolation": "true"});
     }
-    let creates: Vec<&'static str> = vec!["sagemaker:CreateProcessingJob", "sagemaker:CreateTrainingJob"];
-    let job_arns: Vec<Value> = KINDS.iter().map(|(_, kind, _)| sagemaker_arn(kind)).collect();
+    let creates: Vec<&'static str> = vec![
+        "sagemaker:CreateProcessingJob",
+        "sagemaker:CreateTrainingJob",
+    ];
+    let job_arns: Vec<Value> = KINDS
+        .iter()
+        .map(|(_, kind, _)| sagemaker_arn(kind))
+        .collect();
     vec![
         Statement {
             sid: "CreateJobsInStackNetworkWithStackKey".into(),

@@ -144,7 +144,10 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
         if bp.jobs.is_some() {
             t.output(
                 LogicalId::new(&[inst.owner.as_str(), "JobRoleArn"]),
-                format!("Role {} passes to the SageMaker jobs they create", inst.owner),
+                format!(
+                    "Role {} passes to the SageMaker jobs they create",
+                    inst.owner
+                ),
                 get_att(&names.owner_id(&inst.owner, naming::JOB_ROLE), "Arn"),
             );
         }
