@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::iam::{DataGrants, Statement, data_grants, document, log_statements, s3_statements};
-use super::naming::{JOB_ROLE, Names, tags};
+use super::naming::{JOB_POLICY, JOB_ROLE, Names, tags};
 use crate::blueprint::Blueprint;
 use crate::blueprint::model::Jobs;
-use crate::cfn::{Resource, Template, get_att, sub};
+use crate::cfn::{Resource, Template, get_att, r#ref, sub};
 
 /// The job kinds an owner may create, with their ARN resource type and log group.
 const KINDS: &[(&str, &str, &str)] = &[
@@ -217,7 +217,7 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
             resources: vec![shared.key_arn.clone()],
             condition: None,
         });
-        t.add(
+        let role = t.add(
             names.owner_id(owner, JOB_ROLE),
             Resource::new(
                 "AWS::IAM::Role",
@@ -231,11 +231,18 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
                             "Action": "sts:AssumeRole"
                         }]
                     },
-                    "Policies": [{
-                        "PolicyName": format!("{prefix}-jobs"),
-                        "PolicyDocument": document(statements),
-                    }],
                     "Tags": tags(bp, &[("owner", owner)]),
+                }),
+            ),
+        );
+        t.add(
+            names.owner_id(owner, JOB_POLICY),
+            Resource::new(
+                "AWS::IAM::Policy",
+                json!({
+                    "PolicyName": format!("{prefix}-jobs"),
+                    "Roles": [r#ref(&role)],
+                    "PolicyDocument": document(statements),
                 }),
             ),
         );

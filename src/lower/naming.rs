@@ -9,6 +9,7 @@ pub const ROLE: &str = "Role";
 pub const PERMISSIONS: &str = "Permissions";
 pub const ACCESS: &str = "Access";
 pub const JOB_ROLE: &str = "JobExecution";
+pub const JOB_POLICY: &str = "JobPolicy";
 
 pub struct Names {
     pub stack: String,
@@ -54,6 +55,7 @@ impl Names {
         }
         if self.has_jobs {
             ids.push(self.owner_id(owner, JOB_ROLE));
+            ids.push(self.owner_id(owner, JOB_POLICY));
         }
         ids.sort();
         ids

@@ -97,9 +97,6 @@ class Stack:
         props = r["Properties"]
         if r["Type"] == "AWS::KMS::Key":
             return self.resolve(props["KeyPolicy"])
-        if r["Type"] == "AWS::IAM::Role":
-            (inline,) = props["Policies"]
-            return self.resolve(inline["PolicyDocument"])
         return self.resolve(props["PolicyDocument"])
 
     def role_arn(self, logical: str) -> str:

@@ -262,7 +262,7 @@ def cases():
         lambda s: {**identity(perm(s)), "request": request(nbrole(s), "sagemaker:StartNotebookInstance", nb("jobs-alice"))}, "ImplicitlyDenied")
 
     # --- job role ----------------------------------------------------------------------------------
-    jr = lambda s: s.policy("AliceJobExecution")  # noqa: E731
+    jr = lambda s: s.policy("AliceJobPolicy")  # noqa: E731
     jrole = lambda s: s.role_arn("AliceJobExecution")  # noqa: E731
     for label, action, res, expected in [
         ("put-own-output", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/alice/job-1/output/model.tar.gz", "Allowed"),
