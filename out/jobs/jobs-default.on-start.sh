@@ -220,6 +220,9 @@ NBSYNTH_SUBNET_IDS=${SubnetA},${SubnetB}
 NBSYNTH_SECURITY_GROUP_ID=${NotebookSecurityGroup.GroupId}
 NBSYNTH_KMS_KEY_ARN=${NotebookKey.Arn}
 NBSYNTH_BUCKETS=acme-ml-data,acme-ml-jobs
+NBSYNTH_JOB_ROLES=alice=${AliceJobExecution.Arn},bob=${BobJobExecution.Arn}
+NBSYNTH_JOB_OUTPUT=s3://acme-ml-jobs/outputs/{owner}/
+NBSYNTH_JOB_NETWORK_ISOLATION=true
 EOF
 chown -h ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
 
