@@ -254,13 +254,18 @@ fn env_facts(loaded: &Loaded, shared: &Shared) -> EnvFacts {
     ];
     if let Some(jobs) = &bp.jobs {
         // What a job request must name; each owner passes the role listed under their name.
-        let roles: Vec<String> = bp
+        // Sorted by owner, so reordering the blueprint's owners changes nothing.
+        let owners: std::collections::BTreeSet<&str> = bp
             .notebooks
             .instances
             .iter()
-            .map(|i| {
-                let id = LogicalId::new(&[i.owner.as_str(), super::naming::JOB_ROLE]);
-                format!("{}=${{{id}.Arn}}", i.owner)
+            .map(|i| i.owner.as_str())
+            .collect();
+        let roles: Vec<String> = owners
+            .into_iter()
+            .map(|owner| {
+                let id = LogicalId::new(&[owner, super::naming::JOB_ROLE]);
+                format!("{owner}=${{{id}.Arn}}")
             })
             .collect();
         lines.push(("NBSYNTH_JOB_ROLES".into(), roles.join(",")));
