@@ -368,6 +368,11 @@ pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
     if bp.access.as_ref().is_some_and(|a| a.via_vpc_endpoint) {
         out.push(("notebook", "access.via_vpc_endpoint"));
     }
+    // The notebook creates and watches jobs through the SageMaker API; job data goes through
+    // the S3 gateway endpoint, and SageMaker pulls its images outside the VPC.
+    if bp.jobs.is_some() && !out.iter().any(|(name, _)| *name == "sagemaker-api") {
+        out.push(("sagemaker-api", "jobs"));
+    }
     out
 }
 
