@@ -18,9 +18,10 @@ everything. What moto 5.2.5 cannot show, and is covered by tests/python/iam (the
 """
 import json
 import os
+import pathlib
 import signal
+import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
@@ -74,12 +75,11 @@ def _keys(out):
 def server(tool, tmp_path_factory):
     moto_python, aws_bin = tool("python"), tool("aws")
     home = tmp_path_factory.mktemp("aws-home-auth")
-    with socketless_port() as port:
-        pass
+    port = _free_port()
     log = home / "moto.log"
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(NO_AUTH_REQUESTS)}
     with open(log, "w") as fh:
-        proc = subprocess.Popen([str(moto_python), str(pathlib_here() / "moto_auth_server.py"), "-H", "127.0.0.1",
+        proc = subprocess.Popen([str(moto_python), str(pathlib.Path(__file__).resolve().parent / "moto_auth_server.py"), "-H", "127.0.0.1",
                                  "-p", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
     try:
@@ -111,22 +111,11 @@ def server(tool, tmp_path_factory):
                 proc.wait(timeout=15)
 
 
-def pathlib_here():
-    import pathlib
-    return pathlib.Path(__file__).resolve().parent
-
-
-class socketless_port:
+def _free_port():
     """A free loopback port (the socket is closed before moto binds it)."""
-
-    def __enter__(self):
-        import socket
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            return sock.getsockname()[1]
-
-    def __exit__(self, *a):
-        return False
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def denied(p):

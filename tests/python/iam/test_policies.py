@@ -35,8 +35,7 @@ def job_context(s, **change):
         "sagemaker:NetworkIsolation": "true",
         "aws:RequestTag/owner": "alice",
     }
-    for k, v in change.items():
-        key = k.replace("__", ":").replace("_", "/") if False else k
+    for key, v in change.items():
         if v is None:
             ctx.pop(key, None)
         else:
