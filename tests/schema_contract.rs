@@ -157,6 +157,7 @@ fn schema_defaults_are_the_model_defaults() {
     let sparse = json!({
         "version": 1, "name": "defaults",
         "network": {}, "encryption": {}, "lifecycle": {}, "access": {},
+        "jobs": { "output": "s3://acme-bucket/jobs/{owner}/" },
         "data": { "buckets": [{ "name": "acme-bucket" }] },
         "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] }
     });

@@ -29,6 +29,7 @@ pub struct Blueprint {
     pub access: Option<Access>,
     #[serde(default)]
     pub guardrails: Guardrails,
+    pub jobs: Option<Jobs>,
     #[serde(default)]
     pub waivers: Vec<Waiver>,
 }
@@ -279,6 +280,25 @@ pub struct Access {
 #[serde(deny_unknown_fields)]
 pub struct Guardrails {
     pub deploy_role: Option<String>,
+}
+
+/// SageMaker training and processing jobs launched from the notebooks.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Jobs {
+    /// `s3://bucket/.../{owner}/...`: where each owner's jobs write.
+    pub output: String,
+    #[serde(default)]
+    pub network_isolation: bool,
+}
+
+impl Jobs {
+    /// Bucket and prefix of one owner's job output.
+    pub fn output_of(&self, owner: &str) -> (String, String) {
+        let rest = self.output.trim_start_matches("s3://");
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        (bucket.into(), prefix.replace("{owner}", owner))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -227,15 +227,16 @@ pub fn check(
 
     // `{owner}` is only allowed in data prefixes.
     find_placeholders(raw, "", &mut |pointer, s| {
-        let in_prefix = pointer.starts_with("/data/buckets/")
-            && (pointer.contains("/read/") || pointer.contains("/write/"));
+        let in_prefix = (pointer.starts_with("/data/buckets/")
+            && (pointer.contains("/read/") || pointer.contains("/write/")))
+            || pointer == "/jobs/output";
         for name in placeholders(s) {
             if !in_prefix {
                 out.push(
                     Diagnostic::error("E0206", format!("`{{{name}}}` is not allowed here"))
                         .at(file, val(pointer))
                         .label("placeholder outside a data prefix")
-                        .help("`{owner}` may only appear in data.buckets[].read and data.buckets[].write prefixes"),
+                        .help("`{owner}` may only appear in data.buckets[].read and data.buckets[].write prefixes and jobs.output"),
                 );
             } else if name != "owner" {
                 out.push(
@@ -384,6 +385,11 @@ pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
     }
     if bp.access.as_ref().is_some_and(|a| a.via_vpc_endpoint) {
         out.push(("notebook", "access.via_vpc_endpoint"));
+    }
+    // The notebook creates and watches jobs through the SageMaker API; job data goes through
+    // the S3 gateway endpoint, and SageMaker pulls its images outside the VPC.
+    if bp.jobs.is_some() && !out.iter().any(|(name, _)| *name == "sagemaker-api") {
+        out.push(("sagemaker-api", "jobs"));
     }
     out
 }

@@ -1,13 +1,13 @@
 //! IAM: one role per owner trusted only by SageMaker, its least-privilege permissions as a
 //! separate policy (so the KMS key policy can name the role without a dependency cycle), and
-//! the optional access policy that lets a person open only their own notebook.
+//! the log statements every role shares.
 //! Also the policy-document builder shared with the S3 endpoint policy.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::naming::{ACCESS, Names, PERMISSIONS, ROLE, tags};
+use super::naming::{Names, PERMISSIONS, ROLE, tags};
 use super::{LowerError, Shared};
 use crate::blueprint::Blueprint;
 use crate::blueprint::model::Source;
@@ -87,6 +87,13 @@ pub fn data_grants<'a>(
                     set.insert(p.clone());
                 }
             }
+        }
+    }
+    // Each owner's job outputs: their jobs write there, and they read the results.
+    if let Some(jobs) = &bp.jobs {
+        for owner in owners.clone() {
+            let (bucket, prefix) = jobs.output_of(owner);
+            g.write.entry(bucket).or_default().insert(prefix);
         }
     }
     // The lifecycle scripts' own prefix in `source: s3://` mode is readable too.
@@ -220,41 +227,18 @@ pub fn lower_policies(
             resources: vec![notebook_arn(names, owner)],
             condition: None,
         });
-        statements.push(Statement {
-            sid: "UseNotebookKey".into(),
-            principal: None,
-            actions: vec![
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:Encrypt",
-                "kms:GenerateDataKey",
-                "kms:ReEncryptFrom",
-                "kms:ReEncryptTo",
-            ],
-            resources: vec![shared.key_arn.clone()],
-            condition: None,
-        });
-        statements.push(Statement {
-            sid: "WriteLifecycleLogs".into(),
-            principal: None,
-            actions: vec!["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            resources: vec![
-                sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/sagemaker/NotebookInstances"),
-                sub(format!(
-                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/sagemaker/NotebookInstances:log-stream:{nb}/*"
-                )),
-            ],
-            condition: None,
-        });
-        statements.push(Statement {
-            sid: "CreateLifecycleLogGroup".into(),
-            principal: None,
-            actions: vec!["logs:CreateLogGroup"],
-            resources: vec![sub(
-                "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/sagemaker/NotebookInstances",
-            )],
-            condition: None,
-        });
+        statements.extend(log_statements(
+            "NotebookInstances",
+            &format!("{nb}/*"),
+            "LifecycleLogs",
+        ));
+        // The volume key is used by SageMaker through the grant its caller creates; notebook
+        // code gets key use only for the data keys a feature needs (job outputs, below).
+        if let Some(jobs) = &bp.jobs {
+            statements.extend(super::jobs::notebook_statements(
+                bp, names, shared, owner, jobs,
+            ));
+        }
         let codecommit: Vec<Value> = inst
             .repositories
             .iter()
@@ -285,7 +269,7 @@ pub fn lower_policies(
             ),
         );
         if let Some(access) = &bp.access {
-            lower_access(names, t, shared, owner, access);
+            super::access::lower(names, t, shared, owner, access);
         }
     }
     Ok(())
@@ -329,57 +313,29 @@ fn principals_account(bp: &Blueprint, t: &mut Template) -> Result<(), LowerError
     Ok(())
 }
 
-fn lower_access(
-    names: &Names,
-    t: &mut Template,
-    shared: &Shared,
-    owner: &str,
-    access: &crate::blueprint::model::Access,
-) {
-    let mut condition = serde_json::Map::new();
-    if !access.source_cidrs.is_empty() {
-        condition.insert(
-            "IpAddress".into(),
-            json!({"aws:SourceIp": access.source_cidrs}),
-        );
-    }
-    if access.via_vpc_endpoint {
-        let ids: Vec<Value> = shared.access_endpoints.iter().map(r#ref).collect();
-        condition.insert("StringEquals".into(), json!({"aws:SourceVpce": ids}));
-    }
-    let statement = Statement {
-        sid: "OpenOwnNotebook".into(),
-        principal: None,
-        actions: vec![
-            "sagemaker:CreatePresignedNotebookInstanceUrl",
-            "sagemaker:DescribeNotebookInstance",
-        ],
-        resources: vec![notebook_arn(names, owner)],
-        condition: (!condition.is_empty()).then_some(Value::Object(condition)),
-    };
-    let mut props = serde_json::Map::new();
-    props.insert(
-        "Description".into(),
-        json!(format!(
-            "Lets {owner} open notebook {} and nothing else",
-            names.notebook(owner)
-        )),
+/// The CloudWatch Logs statements of a role writing under `/aws/sagemaker/{group}`, streams
+/// `{streams}` only. IAM evaluates every Logs action but tagging against the log-group ARN with
+/// a trailing `:*`; without it `logs:CreateLogGroup` never matches.
+pub fn log_statements(group: &str, streams: &str, sid: &str) -> Vec<Statement> {
+    let arn = format!(
+        "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/sagemaker/{group}"
     );
-    props.insert("PolicyDocument".into(), document(vec![statement]));
-    if let Some(arn) = access.principals.get(owner) {
-        // arn:aws:iam::123456789012:role/path/name -> attach by name.
-        let (kind, rest) = arn
-            .split_once(":role/")
-            .map(|(_, r)| ("Roles", r))
-            .or_else(|| arn.split_once(":user/").map(|(_, r)| ("Users", r)))
-            .expect("schema-checked principal ARN");
-        let name = rest.rsplit('/').next().unwrap_or(rest);
-        props.insert(kind.into(), json!([name]));
-    }
-    t.add(
-        names.owner_id(owner, ACCESS),
-        Resource::new("AWS::IAM::ManagedPolicy", Value::Object(props)),
-    );
+    vec![
+        Statement {
+            sid: format!("Create{sid}Group"),
+            principal: None,
+            actions: vec!["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            resources: vec![sub(format!("{arn}:*"))],
+            condition: None,
+        },
+        Statement {
+            sid: format!("Write{sid}"),
+            principal: None,
+            actions: vec!["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources: vec![sub(format!("{arn}:log-stream:{streams}"))],
+            condition: None,
+        },
+    ]
 }
 
 /// The repository name of a CodeCommit HTTPS URL.

@@ -1,19 +1,21 @@
 //! The customer managed key that encrypts the notebooks' volumes: rotation on, kept when the
-//! stack is deleted, administered by the account, usable by the notebook roles only.
+//! stack is deleted. The key policy names only the account: who may use the key is said by
+//! IAM policies (the owners' access policies, the job roles), which the account statement
+//! enables. Naming the stack's own roles here would fail a first deploy whenever KMS does not
+//! yet see a role created seconds before ("invalid principal"), and would tie the key to roles.
 //! An existing key is taken as the parameter `KmsKeyArn` (default: the blueprint's ARN), so
 //! the template itself holds no account id.
 
 use serde_json::json;
 
 use super::Shared;
-use super::iam::Roles;
 use super::naming::{Names, tags};
 use crate::blueprint::Blueprint;
 use crate::cfn::{LogicalId, Resource, Template, get_att, r#ref, sub};
 
 pub const KEY_PARAMETER: &str = "KmsKeyArn";
 
-pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Shared, roles: &Roles) {
+pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Shared) {
     if bp.encryption.kms_key != "create" {
         t.parameters.insert(
             KEY_PARAMETER.into(),
@@ -29,7 +31,6 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
         shared.key_arn = key;
         return;
     }
-    let role_arns: Vec<_> = roles.values().map(|r| get_att(r, "Arn")).collect();
     let key = t.add(
         LogicalId::new(&["NotebookKey"]),
         Resource::new(
@@ -46,21 +47,6 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
                             "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
                             "Action": "kms:*",
                             "Resource": "*"
-                        },
-                        {
-                            "Sid": "NotebookRolesUse",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": role_arns},
-                            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
-                            "Resource": "*"
-                        },
-                        {
-                            "Sid": "NotebookRolesGrantToAwsServices",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": role_arns},
-                            "Action": "kms:CreateGrant",
-                            "Resource": "*",
-                            "Condition": {"Bool": {"kms:GrantIsForAWSResource": true}}
                         }
                     ]
                 },

@@ -243,17 +243,39 @@ fn env_facts(loaded: &Loaded, shared: &Shared) -> EnvFacts {
         .map(|id| placeholder(&get_att(id, "GroupId")))
         .unwrap_or_default();
     let buckets: Vec<&str> = bp.data.buckets.iter().map(|b| b.name.as_str()).collect();
-    EnvFacts {
-        lines: vec![
-            ("NBSYNTH_STACK".into(), bp.name.clone()),
-            ("AWS_DEFAULT_REGION".into(), "${AWS::Region}".into()),
-            ("NBSYNTH_VPC_ID".into(), placeholder(&shared.vpc)),
-            ("NBSYNTH_SUBNET_IDS".into(), subnets.join(",")),
-            ("NBSYNTH_SECURITY_GROUP_ID".into(), sg),
-            ("NBSYNTH_KMS_KEY_ARN".into(), placeholder(&shared.key_arn)),
-            ("NBSYNTH_BUCKETS".into(), buckets.join(",")),
-        ],
+    let mut lines = vec![
+        ("NBSYNTH_STACK".into(), bp.name.clone()),
+        ("AWS_DEFAULT_REGION".into(), "${AWS::Region}".into()),
+        ("NBSYNTH_VPC_ID".into(), placeholder(&shared.vpc)),
+        ("NBSYNTH_SUBNET_IDS".into(), subnets.join(",")),
+        ("NBSYNTH_SECURITY_GROUP_ID".into(), sg),
+        ("NBSYNTH_KMS_KEY_ARN".into(), placeholder(&shared.key_arn)),
+        ("NBSYNTH_BUCKETS".into(), buckets.join(",")),
+    ];
+    if let Some(jobs) = &bp.jobs {
+        // What a job request must name; each owner passes the role listed under their name.
+        // Sorted by owner, so reordering the blueprint's owners changes nothing.
+        let owners: std::collections::BTreeSet<&str> = bp
+            .notebooks
+            .instances
+            .iter()
+            .map(|i| i.owner.as_str())
+            .collect();
+        let roles: Vec<String> = owners
+            .into_iter()
+            .map(|owner| {
+                let id = LogicalId::new(&[owner, super::naming::JOB_ROLE]);
+                format!("{owner}=${{{id}.Arn}}")
+            })
+            .collect();
+        lines.push(("NBSYNTH_JOB_ROLES".into(), roles.join(",")));
+        lines.push(("NBSYNTH_JOB_OUTPUT".into(), jobs.output.clone()));
+        lines.push((
+            "NBSYNTH_JOB_NETWORK_ISOLATION".into(),
+            jobs.network_isolation.to_string(),
+        ));
     }
+    EnvFacts { lines }
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 //! per-owner ones are `<Owner><Suffix>` with suffixes of which none ends another (so no two
 //! owners can collide), lifecycle configurations are named by a hash of their settings.
 
+mod access;
 mod endpoints;
 mod iam;
+mod jobs;
 mod kms;
 mod lifecycle;
 mod naming;
@@ -90,7 +92,8 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     security::lower(bp, &names, &mut t, &mut shared);
     endpoints::lower(bp, &names, &mut t, &mut shared);
     let roles = iam::lower_roles(bp, &names, &mut t);
-    kms::lower(bp, &names, &mut t, &mut shared, &roles);
+    kms::lower(bp, &names, &mut t, &mut shared);
+    jobs::lower(bp, &names, &mut t, &shared);
     iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
     let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared, options.compress_scripts)?;
     notebook::lower(bp, &names, &mut t, &shared, &roles, &lifecycles.by_owner);
@@ -138,6 +141,16 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
             format!("Notebook instance of {}", inst.owner),
             json!(names.notebook(&inst.owner)),
         );
+        if bp.jobs.is_some() {
+            t.output(
+                LogicalId::new(&[inst.owner.as_str(), "JobRoleArn"]),
+                format!(
+                    "Role {} passes to the SageMaker jobs they create",
+                    inst.owner
+                ),
+                get_att(&names.owner_id(&inst.owner, naming::JOB_ROLE), "Arn"),
+            );
+        }
     }
 }
 

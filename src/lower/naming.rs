@@ -8,10 +8,13 @@ pub const NOTEBOOK: &str = "Notebook";
 pub const ROLE: &str = "Role";
 pub const PERMISSIONS: &str = "Permissions";
 pub const ACCESS: &str = "Access";
+pub const JOB_ROLE: &str = "JobExecution";
+pub const JOB_POLICY: &str = "JobPolicy";
 
 pub struct Names {
     pub stack: String,
     has_access: bool,
+    has_jobs: bool,
 }
 
 impl Names {
@@ -19,6 +22,7 @@ impl Names {
         Names {
             stack: bp.name.clone(),
             has_access: bp.access.is_some(),
+            has_jobs: bp.jobs.is_some(),
         }
     }
 
@@ -48,6 +52,10 @@ impl Names {
         ];
         if self.has_access {
             ids.push(self.owner_id(owner, ACCESS));
+        }
+        if self.has_jobs {
+            ids.push(self.owner_id(owner, JOB_ROLE));
+            ids.push(self.owner_id(owner, JOB_POLICY));
         }
         ids.sort();
         ids

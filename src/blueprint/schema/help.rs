@@ -129,6 +129,11 @@ pub(super) fn describe_form(branch: &Value) -> String {
 /// every pattern of the schema has one).
 const FORMS: &[(&str, &str, &str)] = &[
     (
+        r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([A-Za-z0-9!_.'()-]+/)*\{owner\}/([A-Za-z0-9!_.'()-]+/)*$",
+        "s3://BUCKET/PREFIX/ with a `{owner}/` segment, ending in a slash",
+        "s3://acme-ml-jobs/outputs/{owner}/",
+    ),
+    (
         "^[a-z][a-z0-9-]{1,22}[a-z0-9]$",
         "3 to 24 lower-case letters, digits and dashes, starting with a letter and not ending with a dash",
         "research",
