@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::naming::{ACCESS, Names, PERMISSIONS, ROLE, tags};
 use super::{LowerError, Shared};
 use crate::blueprint::Blueprint;
-use crate::blueprint::model::Source;
+use crate::blueprint::model::{PipMirror, Source};
 use crate::cfn::{LogicalId, Pseudo, Resource, Template, r#ref, sub};
 
 /// One policy statement; [`document`] sorts and de-duplicates.
@@ -273,6 +273,10 @@ pub fn lower_policies(
             resources: codecommit,
             condition: None,
         });
+        let mirror = bp.lifecycle.effective(inst.lifecycle.as_ref()).pip_mirror;
+        if let Some(ca) = mirror.as_ref().and_then(PipMirror::codeartifact) {
+            statements.extend(super::codeartifact::statements(t, ca)?);
+        }
         t.add(
             names.owner_id(owner, PERMISSIONS),
             Resource::new(

@@ -5,6 +5,7 @@
 //! per-owner ones are `<Owner><Suffix>` with suffixes of which none ends another (so no two
 //! owners can collide), lifecycle configurations are named by a hash of their settings.
 
+mod codeartifact;
 mod endpoints;
 mod iam;
 mod kms;
