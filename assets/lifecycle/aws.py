@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # nbsynth's AWS calls from the instance, shared by idle.py and codeartifact.py (the build puts this
 # text before each of them): standard library only (3.7+), run as root with the system python3, so no
-# SDK or CLI from the ec2-user owned conda environment ever runs as root.
-import datetime as dt, hashlib, hmac, json, os, sys, syslog, urllib.error, urllib.parse
+# SDK or CLI from the ec2-user owned conda environment ever runs as root. Imports are for both programs.
+import datetime as dt, glob, hashlib, hmac, json, os, re, ssl, sys, syslog, urllib.error, urllib.parse
 import urllib.request as ur
 
 E = os.environ.get
@@ -26,23 +26,22 @@ def credentials():
     return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
 
 
-# The service's regional endpoint (the name the interface endpoint's private DNS answers);
-# AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL override it (tests).
-def endpoint(service, host, region):
-    return (E("AWS_ENDPOINT_URL_" + service.upper()) or E("AWS_ENDPOINT_URL") or "https://%s.%s.amazonaws.com%s" % (
-        host, region, ".cn" if region.startswith("cn-") else "")).rstrip("/")
-
-
-# SigV4 by hand. The URL's query must already be canonical (keys sorted, RFC 3986 quoted: see query()).
-def sign(method, url, region, service, body, creds, now, headers):
+# One call to the regional endpoint HOST (the name its interface endpoint's private DNS answers;
+# AWS_ENDPOINT_URL overrides it in tests), signed with SigV4 by hand: the answer's JSON, or OSError.
+def call(method, service, region, path, params={}, body=b"", headers={}, host=None):
+    url = (E("AWS_ENDPOINT_URL") or "https://%s.%s.amazonaws.com%s" % (
+        host or service, region, ".cn" if region[:3] == "cn-" else "")) + path
+    # The canonical query: keys sorted, values quoted.
+    url += "?" + urllib.parse.urlencode(sorted(params.items()), quote_via=urllib.parse.quote) if params else ""
     u = urllib.parse.urlsplit(url)
-    amz = now.strftime("%Y%m%dT%H%M%SZ")
+    creds = credentials()
+    amz = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     h = dict(headers, host=u.netloc, **{"x-amz-date": amz})
     if creds[2]:
         h["x-amz-security-token"] = creds[2]
     names = ";".join(sorted(h))
     sha = lambda b: hashlib.sha256(b).hexdigest()
-    req = "\n".join([method, u.path or "/", u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
+    req = "\n".join([method, u.path, u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
     scope = amz[:8] + "/" + region + "/" + service + "/aws4_request"
     key = ("AWS4" + creds[1]).encode()
     for part in scope.split("/"):
@@ -50,19 +49,7 @@ def sign(method, url, region, service, body, creds, now, headers):
     sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
     h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
         creds[0], scope, names, sig.hexdigest())
-    return h
-
-
-def query(params):
-    return "&".join("%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(str(v), safe="-_.~"))
-                    for k, v in sorted(params.items()))
-
-
-# One signed call; the answer's JSON, or OSError with the service's own message.
-def call(method, service, region, path, params=None, body=b"", headers=None, host=None):
-    url = endpoint(service, host or service, region) + path + ("?" + query(params) if params else "")
-    h = sign(method, url, region, service, body, credentials(), dt.datetime.now(UTC), headers or {})
     try:
-        return json.loads(fetch(ur.Request(url, data=body if method != "GET" else None, headers=h, method=method)) or "{}")
+        return json.loads(fetch(ur.Request(url, data=body or None, headers=h, method=method)) or "{}")
     except urllib.error.HTTPError as e:
-        raise OSError("%s answered %d %s" % (host or service, e.code, e.read()[:300]))
+        raise OSError("%s answered %d %s" % (u.netloc, e.code, e.read()[:300]))

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # nbsynth CodeArtifact token, run as root by nbsynth-codeartifact.service (at start and every 30 minutes):
 # writes /etc/pip.conf with the repository's index URL and a fresh token once the current one has less
-# than REFRESH_BELOW seconds left. Standard library only (3.7+); fetch, call, E and UTC come from aws.py,
-# which the build puts before this text.
+# than REFRESH_BELOW seconds left. Standard library only (3.7+).
 # Usage: codeartifact.py DOMAIN OWNER REPOSITORY
 # On any error the old pip.conf stays as it is, the error is logged, and the exit code is 1.
+# call, E, UTC and the other imports come from aws.py, which the build puts before this text.
 import tempfile, time
 
 DURATION = 21600  # the token lives 6 h (CodeArtifact allows up to 12 h; the role allows at most this)

@@ -3,8 +3,7 @@
 # stops this notebook instance when Jupyter shows no busy kernel and no activity within the limit.
 # Usage: idle.py MINUTES [--ignore-connections]   (MINUTES may be a fraction, for tests)
 # Any error (metadata, Jupyter, credentials, SageMaker API) is logged and exits 1 without stopping.
-# fetch, credentials, call, E and UTC come from aws.py, which the build puts before this text.
-import glob, re, ssl
+# The imports, fetch, call, E and UTC come from aws.py, which the build puts before this text.
 
 
 def log(msg):
@@ -69,12 +68,6 @@ def decide(api, limit, ignore_connections, now):
         quiet, what, limit, len(kernels), len(terminals))
 
 
-def stop(name, region):
-    call("POST", "sagemaker", region, "/", body=json.dumps({"NotebookInstanceName": name}).encode(),
-         headers={"content-type": "application/x-amz-json-1.1", "x-amz-target": "SageMaker.StopNotebookInstance"},
-         host="api.sagemaker")
-
-
 def main(args):
     syslog.openlog("nbsynth-idle")
     step = "reading the instance metadata"
@@ -91,7 +84,8 @@ def main(args):
             return 0
         log("idle, stopping %s: %s" % (name, why))
         step = "stopping " + name
-        stop(name, region)
+        call("POST", "sagemaker", region, "/", body=json.dumps({"NotebookInstanceName": name}).encode(), host="api.sagemaker",
+             headers={"content-type": "application/x-amz-json-1.1", "x-amz-target": "SageMaker.StopNotebookInstance"})
     except Exception as e:  # whatever failed, the instance is not stopped
         log("not stopped: error %s: %s" % (step, str(e) or type(e).__name__))
         return 1

@@ -255,14 +255,14 @@ fn the_codeartifact_mirror_installs_its_token_service_and_no_fixed_index() {
         "pip.conf is the token service's"
     );
     // The shared AWS code is rendered before each program that uses it.
-    assert_eq!(r.matches("def sign(").count(), 2);
+    assert_eq!(r.matches("def call(").count(), 2);
     let alone = render(&Settings {
         codeartifact: Some(codeartifact()),
         ..minimal()
     })
     .unwrap()
     .on_start;
-    assert_eq!(alone.matches("def sign(").count(), 1);
+    assert_eq!(alone.matches("def call(").count(), 1);
     assert!(!alone.contains("idle.py"));
 }
 
