@@ -17,7 +17,12 @@ pub const TOKEN_SECONDS: u32 = 21_600;
 /// (a shared-services domain); the region is the stack's, where the endpoints are. The account
 /// is a template parameter (the template itself holds no account id), pinned to the blueprint's
 /// value because the on-start script names the same account.
-pub fn statements(t: &mut Template, ca: &CodeArtifact) -> Result<Vec<Statement>, LowerError> {
+/// `at` points at the blueprint's `pip_mirror` that names it, for errors.
+pub fn statements(
+    t: &mut Template,
+    ca: &CodeArtifact,
+    at: &str,
+) -> Result<Vec<Statement>, LowerError> {
     let param = LogicalId::new(&["CodeArtifact", &ca.domain, "Owner"]).to_string();
     let spec = json!({
         "Type": "String",
@@ -29,9 +34,11 @@ pub fn statements(t: &mut Template, ca: &CodeArtifact) -> Result<Vec<Statement>,
         return Err(LowerError {
             message: format!(
                 "CodeArtifact domain `{}` is named with two owner accounts ({} and {})",
-                ca.domain, other["Default"], ca.owner
+                ca.domain,
+                other["Default"].as_str().unwrap_or_default(),
+                ca.owner
             ),
-            pointer: "/lifecycle/pip_mirror".into(),
+            pointer: at.into(),
             help: Some("a domain has one owner account; use the same `owner` for every mirror in that domain".into()),
         });
     }
@@ -89,7 +96,7 @@ mod tests {
     #[test]
     fn least_privilege_on_the_domain_and_repository() {
         let mut t = Template::default();
-        let doc = document(statements(&mut t, &acme()).unwrap());
+        let doc = document(statements(&mut t, &acme(), "/lifecycle/pip_mirror").unwrap());
         assert_eq!(
             t.parameters["CodeArtifactAcmeOwner"]["AllowedValues"],
             json!(["111122223333"])
@@ -126,7 +133,7 @@ mod tests {
     #[test]
     fn one_domain_has_one_owner() {
         let mut t = Template::default();
-        statements(&mut t, &acme()).unwrap();
+        statements(&mut t, &acme(), "/lifecycle/pip_mirror").unwrap();
         statements(
             &mut t,
             &CodeArtifact {

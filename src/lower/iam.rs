@@ -275,7 +275,15 @@ pub fn lower_policies(
         });
         let mirror = bp.lifecycle.effective(inst.lifecycle.as_ref()).pip_mirror;
         if let Some(ca) = mirror.as_ref().and_then(PipMirror::codeartifact) {
-            statements.extend(super::codeartifact::statements(t, ca)?);
+            let own = inst
+                .lifecycle
+                .as_ref()
+                .is_some_and(|l| l.pip_mirror.is_some());
+            let at = match bp.notebooks.instances.iter().position(|i| i.owner == owner) {
+                Some(i) if own => format!("/notebooks/instances/{i}/lifecycle/pip_mirror"),
+                _ => "/lifecycle/pip_mirror".into(),
+            };
+            statements.extend(super::codeartifact::statements(t, ca, &at)?);
         }
         t.add(
             names.owner_id(owner, PERMISSIONS),
