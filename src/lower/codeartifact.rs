@@ -140,6 +140,7 @@ mod tests {
                 repository: "other".into(),
                 ..acme()
             },
+            "/x",
         )
         .unwrap();
         let e = statements(
@@ -148,10 +149,12 @@ mod tests {
                 owner: "444455556666".into(),
                 ..acme()
             },
+            "/notebooks/instances/1/lifecycle/pip_mirror",
         )
         .err()
         .unwrap();
         assert!(e.message.contains("two owner accounts"), "{}", e.message);
+        assert_eq!(e.pointer, "/notebooks/instances/1/lifecycle/pip_mirror");
     }
 
     #[test]
