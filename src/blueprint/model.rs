@@ -150,11 +150,22 @@ pub struct Lifecycle {
 
 /// `lifecycle.pip_mirror`: a package index URL, or a CodeArtifact repository that the stack
 /// reaches through its endpoints and reads with a token the instance refreshes itself.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum PipMirror {
     Url(String),
     CodeArtifact { codeartifact: CodeArtifact },
+}
+
+/// A URL prints as the plain string it was before the object form existed: lifecycle
+/// configurations are named by a hash of their settings' Debug text, and must keep their names.
+impl std::fmt::Debug for PipMirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipMirror::Url(url) => url.fmt(f),
+            PipMirror::CodeArtifact { codeartifact } => codeartifact.fmt(f),
+        }
+    }
 }
 
 impl PipMirror {
