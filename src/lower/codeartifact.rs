@@ -74,7 +74,8 @@ pub fn statements(
             resources: vec![json!("*")],
             condition: Some(json!({
                 "StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"},
-                "NumericLessThanEquals": {"sts:DurationSeconds": TOKEN_SECONDS},
+                // A string: IAM reads condition values as strings (and moto refuses a JSON number).
+                "NumericLessThanEquals": {"sts:DurationSeconds": TOKEN_SECONDS.to_string()},
             })),
         },
     ])
@@ -111,7 +112,7 @@ mod tests {
                     "Resource": "*",
                     "Condition": {
                         "StringEquals": {"sts:AWSServiceName": "codeartifact.amazonaws.com"},
-                        "NumericLessThanEquals": {"sts:DurationSeconds": 21600}
+                        "NumericLessThanEquals": {"sts:DurationSeconds": "21600"}
                     }
                 },
                 {
