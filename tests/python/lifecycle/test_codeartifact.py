@@ -6,6 +6,7 @@ that file from a PyPI "simple" index that, like a CodeArtifact repository endpoi
 moto 5.2.5 has no CodeArtifact, so `CodeArtifactStandIn` below serves the two operations the service calls
 with the service's own paths, query parameters and JSON shapes (botocore's model of codeartifact
 2018-09-22) and verifies each request's SigV4 signature with botocore's signer."""
+import ast
 import base64
 import hashlib
 import http.server
@@ -242,6 +243,23 @@ def mirror(nbsynth, instance, tmp_path):
         api.close()
 
 
+def verify(units: pathlib.Path) -> None:
+    """systemd's own check of the two units (unknown keys, a timer without a schedule, a bad ExecStart)."""
+    analyze = need("systemd-analyze")
+    names = ["./nbsynth-codeartifact.service", "./nbsynth-codeartifact.timer"]
+    run = subprocess.run([analyze, "verify", *names], cwd=units, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and not run.stderr.strip(), run.stdout + run.stderr
+
+
+def test_systemd_verify_catches_a_broken_timer(tmp_path):
+    # Control for verify(): a misspelt schedule is reported.
+    (tmp_path / "nbsynth-codeartifact.service").write_text(
+        "[Service]\nType=oneshot\nExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py a 111122223333 r\n")
+    (tmp_path / "nbsynth-codeartifact.timer").write_text("[Timer]\nOnUnitActivSec=30min\n")
+    with pytest.raises(AssertionError):
+        verify(tmp_path)
+
+
 def pip_download(m, venv_bin, dest: pathlib.Path, conf=None):
     env = dict(m.pip_env)
     if conf is not None:
@@ -264,6 +282,9 @@ def test_the_hook_installs_the_service_and_timer_and_fetches_the_first_token(mir
     assert "OnUnitActiveSec=30min\n" in timer and "WantedBy=timers.target\n" in timer
     service = (r / "etc/systemd/system/nbsynth-codeartifact.service").read_text()
     assert f"ExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py {DOMAIN} {OWNER} {REPOSITORY}\n" in service
+    verify(r / "etc/systemd/system")
+    # The instance's python3 is 3.9 (3.7 on older images): no newer syntax.
+    ast.parse((r / "opt/nbsynth/codeartifact.py").read_text(), feature_version=(3, 7))
     # The first token came through the unit's own command line, signed, with the duration the role allows.
     assert ("GET", "/v1/repository/endpoint", {"domain": DOMAIN, "domain-owner": OWNER, "format": "pypi",
                                                "repository": REPOSITORY}) in mirror.api.calls
