@@ -165,9 +165,11 @@ mod tests {
             script.contains(&format!("DURATION = {TOKEN_SECONDS} ")),
             "codeartifact.py and the role's sts:DurationSeconds limit disagree"
         );
-        assert!(
-            TOKEN_SECONDS <= 43_200,
-            "CodeArtifact tokens last at most 12 h"
-        );
+        const {
+            assert!(
+                TOKEN_SECONDS <= 43_200,
+                "CodeArtifact tokens last at most 12 h"
+            )
+        };
     }
 }
