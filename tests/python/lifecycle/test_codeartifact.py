@@ -19,6 +19,7 @@ import secrets
 import subprocess
 import threading
 import time
+import types
 import urllib.parse
 import zipfile
 
@@ -228,14 +229,9 @@ def mirror(nbsynth, instance, tmp_path):
                "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1",
                "PIP_RETRIES": "0", "PIP_TIMEOUT": "10", "PIP_NO_KEYRING": "1", "PIP_KEYRING_PROVIDER": "disabled"}
 
-    class Mirror:
-        pass
-
-    m = Mirror()
-    m.api, m.index, m.hook, m.refresh, m.journal = api, index, hook, refresh, journal
-    m.conf = instance.root / "etc/pip.conf"
-    m.state = instance.root / "var/lib/nbsynth/codeartifact.json"
-    m.pip_env = pip_env
+    m = types.SimpleNamespace(api=api, index=index, hook=hook, refresh=refresh, journal=journal, pip_env=pip_env,
+                              conf=instance.root / "etc/pip.conf",
+                              state=instance.root / "var/lib/nbsynth/codeartifact.json")
     try:
         yield m
     finally:
