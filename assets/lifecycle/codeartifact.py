@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# nbsynth CodeArtifact token, run as root by nbsynth-codeartifact.service (at start and every 30 minutes):
+# nbsynth CodeArtifact token, run as root by nbsynth-codeartifact.service (at start and every 5 minutes):
 # writes /etc/pip.conf with the repository's index URL and a fresh token once the current one has less
 # than REFRESH_BELOW seconds left. Standard library only (3.7+).
 # Usage: codeartifact.py DOMAIN OWNER REPOSITORY
@@ -8,7 +8,7 @@
 import tempfile, time
 
 DURATION = 21600  # the token lives 6 h (CodeArtifact allows up to 12 h; the role allows at most this)
-REFRESH_BELOW = 10800  # replaced once less than 3 h remain: six timer runs to succeed before it expires
+REFRESH_BELOW = 10800  # replaced once less than 3 h remain: 36 timer runs to succeed before it expires
 
 
 def log(msg):

@@ -12,10 +12,10 @@ ExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py {{ codeartifact.domai
 EOF
 put "$R/etc/systemd/system/nbsynth-codeartifact.timer" 644 <<'EOF'
 [Unit]
-Description=nbsynth: refresh the CodeArtifact token every 30 minutes
+Description=nbsynth: check the CodeArtifact token every 5 minutes
 [Timer]
-OnActiveSec=30min
-OnUnitActiveSec=30min
+OnActiveSec=5min
+OnUnitActiveSec=5min
 [Install]
 WantedBy=timers.target
 EOF
@@ -30,5 +30,5 @@ fi
 systemctl daemon-reload
 systemctl enable --now nbsynth-codeartifact.timer
 # The first token now, so pip works from the first notebook; on failure the timer retries.
-systemctl start nbsynth-codeartifact.service || log "no CodeArtifact token yet (journalctl -u nbsynth-codeartifact); the timer retries every 30 minutes"
+systemctl start nbsynth-codeartifact.service || log "no CodeArtifact token yet (journalctl -u nbsynth-codeartifact); the timer retries every 5 minutes"
 {% endif %}

@@ -256,7 +256,7 @@ def call(method, service, region, path, params={}, body=b"", headers={}, host=No
   raise OSError("%s answered %d %s" % (u.netloc, e.code, e.read()[:300]))
 import tempfile, time
 DURATION = 21600  # the token lives 6 h (CodeArtifact allows up to 12 h; the role allows at most this)
-REFRESH_BELOW = 10800  # replaced once less than 3 h remain: six timer runs to succeed before it expires
+REFRESH_BELOW = 10800  # replaced once less than 3 h remain: 36 timer runs to succeed before it expires
 def log(msg):
  print(dt.datetime.now(UTC).isoformat(timespec="seconds"), msg, flush=True)
  syslog.syslog(msg)
@@ -324,10 +324,10 @@ ExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py acme 123456789012 pyp
 EOF
 put "$R/etc/systemd/system/nbsynth-codeartifact.timer" 644 <<'EOF'
 [Unit]
-Description=nbsynth: refresh the CodeArtifact token every 30 minutes
+Description=nbsynth: check the CodeArtifact token every 5 minutes
 [Timer]
-OnActiveSec=30min
-OnUnitActiveSec=30min
+OnActiveSec=5min
+OnUnitActiveSec=5min
 [Install]
 WantedBy=timers.target
 EOF
@@ -342,7 +342,7 @@ fi
 systemctl daemon-reload
 systemctl enable --now nbsynth-codeartifact.timer
 # The first token now, so pip works from the first notebook; on failure the timer retries.
-systemctl start nbsynth-codeartifact.service || log "no CodeArtifact token yet (journalctl -u nbsynth-codeartifact); the timer retries every 30 minutes"
+systemctl start nbsynth-codeartifact.service || log "no CodeArtifact token yet (journalctl -u nbsynth-codeartifact); the timer retries every 5 minutes"
 
 put "$H/.nbsynth/env" 644 <<'EOF'
 NBSYNTH_STACK=team

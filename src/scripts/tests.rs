@@ -242,7 +242,7 @@ fn the_codeartifact_mirror_installs_its_token_service_and_no_fixed_index() {
     let r = render(&full_codeartifact()).unwrap().on_start;
     for marker in [
         "ExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py acme 111122223333 pypi-store\n",
-        "OnUnitActiveSec=30min\n",
+        "OnUnitActiveSec=5min\n",
         "systemctl enable --now nbsynth-codeartifact.timer\n",
         "systemctl start nbsynth-codeartifact.service ||",
         "def credentials():",

@@ -275,7 +275,7 @@ def test_the_hook_installs_the_service_and_timer_and_fetches_the_first_token(mir
                          "systemctl start nbsynth-codeartifact.service"], calls
     r = instance.root
     timer = (r / "etc/systemd/system/nbsynth-codeartifact.timer").read_text()
-    assert "OnUnitActiveSec=30min\n" in timer and "WantedBy=timers.target\n" in timer
+    assert "OnUnitActiveSec=5min\n" in timer and "WantedBy=timers.target\n" in timer
     service = (r / "etc/systemd/system/nbsynth-codeartifact.service").read_text()
     assert f"ExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py {DOMAIN} {OWNER} {REPOSITORY}\n" in service
     verify(r / "etc/systemd/system")
