@@ -151,6 +151,7 @@ default_channels: [] #!final
 EOF
 fi
 {% endif %}
+{% include "codeartifact.sh" %}
 {% if env_lines %}
 
 put "$H/.nbsynth/env" 644 <<'EOF'

@@ -114,6 +114,42 @@ import datetime as dt, glob, hashlib, hmac, json, os, re, ssl, sys, syslog, urll
 import urllib.request as ur
 E = os.environ.get
 UTC = dt.timezone.utc
+def fetch(req, ctx=None):
+ with ur.urlopen(req, timeout=20, context=ctx) as r:
+  return r.read().decode()
+def credentials():
+ if E("AWS_ACCESS_KEY_ID"):
+  return E("AWS_ACCESS_KEY_ID"), E("AWS_SECRET_ACCESS_KEY"), E("AWS_SESSION_TOKEN")
+ base = E("NBSYNTH_IMDS_URL", "http://169.254.169.254") + "/latest/"
+ tok = fetch(ur.Request(base + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}))
+ get = lambda p: fetch(ur.Request(base + "meta-data/iam/security-credentials/" + p,
+         headers={"X-aws-ec2-metadata-token": tok}))
+ c = json.loads(get(get("").split()[0]))
+ return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
+def call(method, service, region, path, params={}, body=b"", headers={}, host=None):
+ url = (E("AWS_ENDPOINT_URL") or "https://%s.%s.amazonaws.com%s" % (
+  host or service, region, ".cn" if region[:3] == "cn-" else "")) + path
+ url += "?" + urllib.parse.urlencode(sorted(params.items()), quote_via=urllib.parse.quote) if params else ""
+ u = urllib.parse.urlsplit(url)
+ creds = credentials()
+ amz = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+ h = dict(headers, host=u.netloc, **{"x-amz-date": amz})
+ if creds[2]:
+  h["x-amz-security-token"] = creds[2]
+ names = ";".join(sorted(h))
+ sha = lambda b: hashlib.sha256(b).hexdigest()
+ req = "\n".join([method, u.path, u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
+ scope = amz[:8] + "/" + region + "/" + service + "/aws4_request"
+ key = ("AWS4" + creds[1]).encode()
+ for part in scope.split("/"):
+  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+ sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
+ h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+  creds[0], scope, names, sig.hexdigest())
+ try:
+  return json.loads(fetch(ur.Request(url, data=body or None, headers=h, method=method)) or "{}")
+ except urllib.error.HTTPError as e:
+  raise OSError("%s answered %d %s" % (u.netloc, e.code, e.read()[:300]))
 def log(msg):
  print(dt.datetime.now(UTC).isoformat(timespec="seconds"), msg, flush=True)
  syslog.syslog(msg)
@@ -122,9 +158,6 @@ def when(s):
  if not m:
   raise ValueError("not a UTC time: %r" % s)
  return dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC) + dt.timedelta(seconds=float(m.group(7) or 0))
-def fetch(req, ctx=None):
- with ur.urlopen(req, timeout=20, context=ctx) as r:
-  return r.read().decode()
 def jupyter():
  base = E("NBSYNTH_JUPYTER_URL", "https://localhost:8443").rstrip("/") + "/"
  u = urllib.parse.urlsplit(base)
@@ -163,41 +196,6 @@ def decide(api, limit, ignore_connections, now):
  quiet = (now - last).total_seconds()
  return quiet >= limit, "last activity %.0fs ago: %s (limit %.0fs; %d kernels, %d terminals)" % (
   quiet, what, limit, len(kernels), len(terminals))
-def credentials():
- if E("AWS_ACCESS_KEY_ID"):
-  return E("AWS_ACCESS_KEY_ID"), E("AWS_SECRET_ACCESS_KEY"), E("AWS_SESSION_TOKEN")
- base = E("NBSYNTH_IMDS_URL", "http://169.254.169.254") + "/latest/"
- tok = fetch(ur.Request(base + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}))
- get = lambda p: fetch(ur.Request(base + "meta-data/iam/security-credentials/" + p,
-         headers={"X-aws-ec2-metadata-token": tok}))
- c = json.loads(get(get("").split()[0]))
- return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
-def sign(url, region, body, creds, target, now):
- u = urllib.parse.urlsplit(url)
- amz = now.strftime("%Y%m%dT%H%M%SZ")
- h = {"content-type": "application/x-amz-json-1.1", "host": u.netloc, "x-amz-date": amz, "x-amz-target": target}
- if creds[2]:
-  h["x-amz-security-token"] = creds[2]
- names = ";".join(sorted(h))
- sha = lambda b: hashlib.sha256(b).hexdigest()
- req = "\n".join(["POST", u.path or "/", u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
- scope = amz[:8] + "/" + region + "/sagemaker/aws4_request"
- key = ("AWS4" + creds[1]).encode()
- for part in scope.split("/"):
-  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
- sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
- h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
-  creds[0], scope, names, sig.hexdigest())
- return h
-def stop(name, region):
- url = E("AWS_ENDPOINT_URL_SAGEMAKER") or E("AWS_ENDPOINT_URL") or "https://api.sagemaker.%s.amazonaws.com%s/" % (
-  region, ".cn" if region.startswith("cn-") else "")
- body = json.dumps({"NotebookInstanceName": name}).encode()
- headers = sign(url, region, body, credentials(), "SageMaker.StopNotebookInstance", dt.datetime.now(UTC))
- try:
-  fetch(ur.Request(url, data=body, headers=headers, method="POST"))
- except urllib.error.HTTPError as e:
-  raise OSError("SageMaker answered %d %s" % (e.code, e.read()[:300]))
 def main(args):
  syslog.openlog("nbsynth-idle")
  step = "reading the instance metadata"
@@ -214,7 +212,8 @@ def main(args):
    return 0
   log("idle, stopping %s: %s" % (name, why))
   step = "stopping " + name
-  stop(name, region)
+  call("POST", "sagemaker", region, "/", body=json.dumps({"NotebookInstanceName": name}).encode(), host="api.sagemaker",
+   headers={"content-type": "application/x-amz-json-1.1", "x-amz-target": "SageMaker.StopNotebookInstance"})
  except Exception as e:  # whatever failed, the instance is not stopped
   log("not stopped: error %s: %s" % (step, str(e) or type(e).__name__))
   return 1

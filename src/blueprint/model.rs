@@ -144,11 +144,72 @@ pub struct Lifecycle {
     pub idle_shutdown: Option<u32>,
     pub ignore_connections: Option<bool>,
     pub root_access: Option<bool>,
-    pub pip_mirror: Option<String>,
+    pub pip_mirror: Option<PipMirror>,
     pub env_file: Option<bool>,
     pub on_create: Option<String>,
     pub on_start: Option<String>,
     pub source: Option<String>,
+}
+
+/// `lifecycle.pip_mirror`: a package index URL, or a CodeArtifact repository that the stack
+/// reaches through its endpoints and reads with a token the instance refreshes itself.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PipMirror {
+    Url(String),
+    CodeArtifact { codeartifact: CodeArtifact },
+}
+
+/// A URL prints as the plain string it was before the object form existed: lifecycle
+/// configurations are named by a hash of their settings' Debug text, and must keep their names.
+impl std::fmt::Debug for PipMirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipMirror::Url(url) => url.fmt(f),
+            PipMirror::CodeArtifact { codeartifact } => codeartifact.fmt(f),
+        }
+    }
+}
+
+impl PipMirror {
+    /// Whether pip reaches a CodeArtifact repository (either form): the stack needs its endpoints.
+    pub fn uses_codeartifact(&self) -> bool {
+        match self {
+            PipMirror::Url(url) => url.contains(".codeartifact."),
+            PipMirror::CodeArtifact { .. } => true,
+        }
+    }
+
+    pub fn codeartifact(&self) -> Option<&CodeArtifact> {
+        match self {
+            PipMirror::CodeArtifact { codeartifact } => Some(codeartifact),
+            PipMirror::Url(_) => None,
+        }
+    }
+}
+
+impl Blueprint {
+    /// Every `pip_mirror` the blueprint sets: blueprint-wide, then each owner's override.
+    pub fn pip_mirrors(&self) -> impl Iterator<Item = &PipMirror> {
+        std::iter::once(self.lifecycle.pip_mirror.as_ref())
+            .chain(
+                self.notebooks
+                    .instances
+                    .iter()
+                    .map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
+            )
+            .flatten()
+    }
+}
+
+/// A CodeArtifact repository in the stack's region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeArtifact {
+    pub domain: String,
+    /// The 12-digit account that owns the domain.
+    pub owner: String,
+    pub repository: String,
 }
 
 /// Lifecycle settings with every default applied.
@@ -158,7 +219,7 @@ pub struct EffectiveLifecycle {
     pub idle_shutdown: u32,
     pub ignore_connections: bool,
     pub root_access: bool,
-    pub pip_mirror: Option<String>,
+    pub pip_mirror: Option<PipMirror>,
     pub env_file: bool,
     pub on_create: Option<String>,
     pub on_start: Option<String>,

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use super::model::{Blueprint, Endpoints};
+use super::model::{Blueprint, Endpoints, PipMirror};
 use super::schema::closest;
 use crate::cfn::LogicalId;
 use crate::source::{Diagnostic, SourceFile, Spans};
@@ -391,6 +391,10 @@ pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
     if bp.jobs.is_some() && !out.iter().any(|(name, _)| *name == "sagemaker-api") {
         out.push(("sagemaker-api", "jobs"));
     }
+    if bp.pip_mirrors().any(PipMirror::uses_codeartifact) {
+        out.push(("codeartifact-api", "the CodeArtifact pip_mirror"));
+        out.push(("codeartifact-repositories", "the CodeArtifact pip_mirror"));
+    }
     out
 }
 
@@ -414,16 +418,6 @@ pub fn endpoint_names(bp: &Blueprint) -> BTreeSet<String> {
             {
                 s.insert("git-codecommit".into());
                 s.insert("codecommit".into());
-            }
-            let mirrors = std::iter::once(bp.lifecycle.pip_mirror.as_ref()).chain(
-                bp.notebooks
-                    .instances
-                    .iter()
-                    .map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
-            );
-            if mirrors.flatten().any(|m| m.contains(".codeartifact.")) {
-                s.insert("codeartifact-api".into());
-                s.insert("codeartifact-repositories".into());
             }
             s
         }

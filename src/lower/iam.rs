@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::naming::{Names, PERMISSIONS, ROLE, tags};
 use super::{LowerError, Shared};
 use crate::blueprint::Blueprint;
-use crate::blueprint::model::Source;
+use crate::blueprint::model::{PipMirror, Source};
 use crate::cfn::{LogicalId, Pseudo, Resource, Template, r#ref, sub};
 
 /// One policy statement; [`document`] sorts and de-duplicates.
@@ -257,6 +257,18 @@ pub fn lower_policies(
             resources: codecommit,
             condition: None,
         });
+        let mirror = bp.lifecycle.effective(inst.lifecycle.as_ref()).pip_mirror;
+        if let Some(ca) = mirror.as_ref().and_then(PipMirror::codeartifact) {
+            let own = inst
+                .lifecycle
+                .as_ref()
+                .is_some_and(|l| l.pip_mirror.is_some());
+            let at = match bp.notebooks.instances.iter().position(|i| i.owner == owner) {
+                Some(i) if own => format!("/notebooks/instances/{i}/lifecycle/pip_mirror"),
+                _ => "/lifecycle/pip_mirror".into(),
+            };
+            statements.extend(super::codeartifact::statements(t, ca, &at)?);
+        }
         t.add(
             names.owner_id(owner, PERMISSIONS),
             Resource::new(

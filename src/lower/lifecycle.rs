@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::naming::{Names, stable_hash};
 use super::{LowerError, Shared};
 use crate::blueprint::Loaded;
-use crate::blueprint::model::{EffectiveLifecycle, Source};
+use crate::blueprint::model::{EffectiveLifecycle, PipMirror, Source};
 use crate::cfn::{LogicalId, Resource, Template, base64, get_att, sub};
 use crate::scripts::{self, EnvFacts, Settings};
 
@@ -64,7 +64,15 @@ pub fn lower(
             idle_shutdown: settings.idle_shutdown,
             ignore_connections: settings.ignore_connections,
             root_access: settings.root_access,
-            pip_mirror: settings.pip_mirror.clone(),
+            pip_mirror: match &settings.pip_mirror {
+                Some(PipMirror::Url(url)) => Some(url.clone()),
+                _ => None,
+            },
+            codeartifact: settings
+                .pip_mirror
+                .as_ref()
+                .and_then(PipMirror::codeartifact)
+                .cloned(),
             env_file: settings.env_file.then(|| env.clone()),
             extra_on_create: settings
                 .on_create

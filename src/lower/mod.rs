@@ -6,6 +6,7 @@
 //! owners can collide), lifecycle configurations are named by a hash of their settings.
 
 mod access;
+mod codeartifact;
 mod endpoints;
 mod iam;
 mod jobs;

@@ -9,6 +9,8 @@ use std::io::Write;
 
 use minijinja::{Environment, context};
 
+use crate::blueprint::model::CodeArtifact;
+
 /// CloudFormation's limit on a lifecycle hook's `Content` (characters of base64).
 pub const MAX_BASE64: usize = 16_384;
 
@@ -27,7 +29,10 @@ pub struct Settings {
     pub idle_shutdown: u32,
     pub ignore_connections: bool,
     pub root_access: bool,
+    /// A package index URL written into pip.conf as it is.
     pub pip_mirror: Option<String>,
+    /// A CodeArtifact repository: pip.conf is written (and its token refreshed) on the instance.
+    pub codeartifact: Option<CodeArtifact>,
     pub env_file: Option<EnvFacts>,
     /// The blueprint's on_create script text.
     pub extra_on_create: Option<String>,
@@ -73,9 +78,16 @@ const TEMPLATES: &[(&str, &str)] = &[
         "compressed.sh",
         include_str!("../../assets/lifecycle/compressed.sh"),
     ),
+    (
+        "codeartifact.sh",
+        include_str!("../../assets/lifecycle/codeartifact.sh"),
+    ),
 ];
 const JUPYTER_CONFIG: &str = include_str!("../../assets/lifecycle/jupyter_server_config.py");
 const IDLE_PY: &str = include_str!("../../assets/lifecycle/idle.py");
+/// The signed AWS calls both Python programs make, put before each (each runs on its own).
+const AWS_PY: &str = include_str!("../../assets/lifecycle/aws.py");
+const CODEARTIFACT_PY: &str = include_str!("../../assets/lifecycle/codeartifact.py");
 
 /// The JupyterLab 4 / Notebook 7 plugins that download or export a file (Notebook 7 reuses Lab's).
 pub const DOWNLOAD_PLUGINS: &[&str] = &[
@@ -188,6 +200,15 @@ pub fn render(settings: &Settings) -> Result<Rendered, Error> {
     if let Some(mirror) = &settings.pip_mirror {
         check_value("pip_mirror", mirror)?;
     }
+    if let Some(ca) = &settings.codeartifact {
+        for (what, v) in [
+            ("domain", &ca.domain),
+            ("owner", &ca.owner),
+            ("repository", &ca.repository),
+        ] {
+            check_value(&format!("pip_mirror.codeartifact.{what}"), v)?;
+        }
+    }
     let mut env_lines = Vec::new();
     if let Some(facts) = &settings.env_file {
         for (key, value) in &facts.lines {
@@ -223,7 +244,8 @@ pub fn render(settings: &Settings) -> Result<Rendered, Error> {
         "on_start.sh",
         context! {
             any_feature => settings.disable_download || !settings.root_access
-                || settings.idle_shutdown > 0 || settings.pip_mirror.is_some() || !env_lines.is_empty(),
+                || settings.idle_shutdown > 0 || settings.pip_mirror.is_some()
+                || settings.codeartifact.is_some() || !env_lines.is_empty(),
             disable_download => settings.disable_download,
             root_access => settings.root_access,
             idle_minutes => settings.idle_shutdown,
@@ -232,7 +254,15 @@ pub fn render(settings: &Settings) -> Result<Rendered, Error> {
             env_lines => env_lines,
             jupyter_config => compact_python(JUPYTER_CONFIG),
             page_plugins => page_plugins(),
-            idle_py => compact_python(IDLE_PY),
+            idle_py => compact_python(&format!("{AWS_PY}{IDLE_PY}")),
+            codeartifact => settings.codeartifact.as_ref().map(|c| {
+                std::collections::BTreeMap::from([
+                    ("domain", c.domain.clone()),
+                    ("owner", c.owner.clone()),
+                    ("repository", c.repository.clone()),
+                ])
+            }),
+            codeartifact_py => compact_python(&format!("{AWS_PY}{CODEARTIFACT_PY}")),
             hook => "on_start",
             user_script => extra_start,
         },

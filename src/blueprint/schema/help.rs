@@ -189,6 +189,21 @@ const FORMS: &[(&str, &str, &str)] = &[
         "https://pypi.example.com/simple",
     ),
     (
+        "^[a-z][a-z0-9-]{0,48}[a-z0-9]$",
+        "a CodeArtifact domain name: 2 to 50 lower-case letters, digits and dashes, starting with a letter",
+        "acme",
+    ),
+    (
+        "^[0-9]{12}$",
+        "a 12-digit AWS account id (quote it in YAML: \"111122223333\")",
+        "111122223333",
+    ),
+    (
+        "^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$",
+        "a CodeArtifact repository name: 2 to 100 letters, digits and ._-, starting with a letter or digit",
+        "pypi-store",
+    ),
+    (
         "^(embed|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^\\s*?]*/)?)$",
         "`embed`, or s3://BUCKET/PREFIX/ ending in a slash",
         "s3://acme-lifecycle/scripts/",

@@ -76,8 +76,17 @@ fn node_for_key(path: &str) -> Option<(String, &'static Value, bool)> {
             node = node.get("items")?;
             canonical.push_str("[]");
         }
+        // A key of one form of a `oneOf` (pip_mirror's `codeartifact`): that form describes it.
+        let key = format!("/properties/{}", escape_pointer(seg));
+        if let Some(form) = node
+            .get("oneOf")
+            .and_then(Value::as_array)
+            .and_then(|forms| forms.iter().find(|f| f.pointer(&key).is_some()))
+        {
+            node = form;
+        }
         if !seg.is_empty() {
-            let (next, name) = match node.pointer(&format!("/properties/{}", escape_pointer(seg))) {
+            let (next, name) = match node.pointer(&key) {
                 Some(n) => (n, seg.to_string()),
                 None => (
                     node.get("additionalProperties").filter(|a| a.is_object())?,
@@ -267,6 +276,12 @@ mod tests {
                 .unwrap()
                 .contains("`auto`; or a list of: sagemaker-api")
         );
+        // Keys of one form of a `oneOf`.
+        let ca = explain_key("lifecycle.pip_mirror.codeartifact").unwrap();
+        assert!(ca.contains("\nkeys:\n  domain "), "{ca}");
+        let owner =
+            explain_key("notebooks.instances[0].lifecycle.pip_mirror.codeartifact.owner").unwrap();
+        assert!(owner.contains("12-digit AWS account id"), "{owner}");
         assert_eq!(explain_key("lifecycle.idle"), None);
         assert_eq!(explain_key(""), None);
         assert_eq!(

@@ -263,8 +263,16 @@ def test_signature_matches_botocore(instance, nbsynth, tmp_path):
     now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
     url = "https://api.sagemaker.eu-west-1.amazonaws.com/"
     body = b'{"NotebookInstanceName": "nb-alice"}'
-    ours = idle.sign(url, "eu-west-1", body, ("AKIDEXAMPLE", "secret/key", "session-token"),
-                     "SageMaker.StopNotebookInstance", now)
+    sent = []
+    # The signing code's inputs frozen: the clock, the credentials, and the wire (the request is kept).
+    idle.dt = mock.Mock(datetime=mock.Mock(now=lambda tz: now))
+    idle.credentials = lambda: ("AKIDEXAMPLE", "secret/key", "session-token")
+    idle.fetch = lambda request: sent.append(request) or "{}"
+    with mock.patch.dict(idle.os.environ, {}, clear=True):
+        idle.call("POST", "sagemaker", "eu-west-1", "/", body=body, host="api.sagemaker", headers={
+            "content-type": "application/x-amz-json-1.1", "x-amz-target": "SageMaker.StopNotebookInstance"})
+    assert sent[0].full_url == url
+    ours = {k.lower(): v for k, v in sent[0].header_items()}
     req = botocore.awsrequest.AWSRequest(method="POST", url=url, data=body, headers={
         "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "SageMaker.StopNotebookInstance"})
     creds = botocore.credentials.Credentials("AKIDEXAMPLE", "secret/key", "session-token")

@@ -114,6 +114,42 @@ import datetime as dt, glob, hashlib, hmac, json, os, re, ssl, sys, syslog, urll
 import urllib.request as ur
 E = os.environ.get
 UTC = dt.timezone.utc
+def fetch(req, ctx=None):
+ with ur.urlopen(req, timeout=20, context=ctx) as r:
+  return r.read().decode()
+def credentials():
+ if E("AWS_ACCESS_KEY_ID"):
+  return E("AWS_ACCESS_KEY_ID"), E("AWS_SECRET_ACCESS_KEY"), E("AWS_SESSION_TOKEN")
+ base = E("NBSYNTH_IMDS_URL", "http://169.254.169.254") + "/latest/"
+ tok = fetch(ur.Request(base + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}))
+ get = lambda p: fetch(ur.Request(base + "meta-data/iam/security-credentials/" + p,
+         headers={"X-aws-ec2-metadata-token": tok}))
+ c = json.loads(get(get("").split()[0]))
+ return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
+def call(method, service, region, path, params={}, body=b"", headers={}, host=None):
+ url = (E("AWS_ENDPOINT_URL") or "https://%s.%s.amazonaws.com%s" % (
+  host or service, region, ".cn" if region[:3] == "cn-" else "")) + path
+ url += "?" + urllib.parse.urlencode(sorted(params.items()), quote_via=urllib.parse.quote) if params else ""
+ u = urllib.parse.urlsplit(url)
+ creds = credentials()
+ amz = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+ h = dict(headers, host=u.netloc, **{"x-amz-date": amz})
+ if creds[2]:
+  h["x-amz-security-token"] = creds[2]
+ names = ";".join(sorted(h))
+ sha = lambda b: hashlib.sha256(b).hexdigest()
+ req = "\n".join([method, u.path, u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
+ scope = amz[:8] + "/" + region + "/" + service + "/aws4_request"
+ key = ("AWS4" + creds[1]).encode()
+ for part in scope.split("/"):
+  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+ sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
+ h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+  creds[0], scope, names, sig.hexdigest())
+ try:
+  return json.loads(fetch(ur.Request(url, data=body or None, headers=h, method=method)) or "{}")
+ except urllib.error.HTTPError as e:
+  raise OSError("%s answered %d %s" % (u.netloc, e.code, e.read()[:300]))
 def log(msg):
  print(dt.datetime.now(UTC).isoformat(timespec="seconds"), msg, flush=True)
  syslog.syslog(msg)
@@ -122,9 +158,6 @@ def when(s):
  if not m:
   raise ValueError("not a UTC time: %r" % s)
  return dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC) + dt.timedelta(seconds=float(m.group(7) or 0))
-def fetch(req, ctx=None):
- with ur.urlopen(req, timeout=20, context=ctx) as r:
-  return r.read().decode()
 def jupyter():
  base = E("NBSYNTH_JUPYTER_URL", "https://localhost:8443").rstrip("/") + "/"
  u = urllib.parse.urlsplit(base)
@@ -163,41 +196,6 @@ def decide(api, limit, ignore_connections, now):
  quiet = (now - last).total_seconds()
  return quiet >= limit, "last activity %.0fs ago: %s (limit %.0fs; %d kernels, %d terminals)" % (
   quiet, what, limit, len(kernels), len(terminals))
-def credentials():
- if E("AWS_ACCESS_KEY_ID"):
-  return E("AWS_ACCESS_KEY_ID"), E("AWS_SECRET_ACCESS_KEY"), E("AWS_SESSION_TOKEN")
- base = E("NBSYNTH_IMDS_URL", "http://169.254.169.254") + "/latest/"
- tok = fetch(ur.Request(base + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}))
- get = lambda p: fetch(ur.Request(base + "meta-data/iam/security-credentials/" + p,
-         headers={"X-aws-ec2-metadata-token": tok}))
- c = json.loads(get(get("").split()[0]))
- return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
-def sign(url, region, body, creds, target, now):
- u = urllib.parse.urlsplit(url)
- amz = now.strftime("%Y%m%dT%H%M%SZ")
- h = {"content-type": "application/x-amz-json-1.1", "host": u.netloc, "x-amz-date": amz, "x-amz-target": target}
- if creds[2]:
-  h["x-amz-security-token"] = creds[2]
- names = ";".join(sorted(h))
- sha = lambda b: hashlib.sha256(b).hexdigest()
- req = "\n".join(["POST", u.path or "/", u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
- scope = amz[:8] + "/" + region + "/sagemaker/aws4_request"
- key = ("AWS4" + creds[1]).encode()
- for part in scope.split("/"):
-  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
- sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
- h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
-  creds[0], scope, names, sig.hexdigest())
- return h
-def stop(name, region):
- url = E("AWS_ENDPOINT_URL_SAGEMAKER") or E("AWS_ENDPOINT_URL") or "https://api.sagemaker.%s.amazonaws.com%s/" % (
-  region, ".cn" if region.startswith("cn-") else "")
- body = json.dumps({"NotebookInstanceName": name}).encode()
- headers = sign(url, region, body, credentials(), "SageMaker.StopNotebookInstance", dt.datetime.now(UTC))
- try:
-  fetch(ur.Request(url, data=body, headers=headers, method="POST"))
- except urllib.error.HTTPError as e:
-  raise OSError("SageMaker answered %d %s" % (e.code, e.read()[:300]))
 def main(args):
  syslog.openlog("nbsynth-idle")
  step = "reading the instance metadata"
@@ -214,7 +212,8 @@ def main(args):
    return 0
   log("idle, stopping %s: %s" % (name, why))
   step = "stopping " + name
-  stop(name, region)
+  call("POST", "sagemaker", region, "/", body=json.dumps({"NotebookInstanceName": name}).encode(), host="api.sagemaker",
+   headers={"content-type": "application/x-amz-json-1.1", "x-amz-target": "SageMaker.StopNotebookInstance"})
  except Exception as e:  # whatever failed, the instance is not stopped
   log("not stopped: error %s: %s" % (step, str(e) or type(e).__name__))
   return 1
@@ -241,17 +240,138 @@ WantedBy=timers.target
 EOF
 [ "$changed" = "$before" ] || timer=1
 
-log "packages: private index only"
-put "$R/etc/pip.conf" 644 <<'EOF'
-[global]
-index-url = https://acme-123456789012.d.codeartifact.eu-west-1.amazonaws.com/pypi/pypi/simple/
+log "packages: CodeArtifact acme/pypi only, token refreshed by nbsynth-codeartifact.timer"
+put "$R/opt/nbsynth/codeartifact.py" 755 <<'NBSYNTH_EOF'
+#!/usr/bin/env python3
+import datetime as dt, glob, hashlib, hmac, json, os, re, ssl, sys, syslog, urllib.error, urllib.parse
+import urllib.request as ur
+E = os.environ.get
+UTC = dt.timezone.utc
+def fetch(req, ctx=None):
+ with ur.urlopen(req, timeout=20, context=ctx) as r:
+  return r.read().decode()
+def credentials():
+ if E("AWS_ACCESS_KEY_ID"):
+  return E("AWS_ACCESS_KEY_ID"), E("AWS_SECRET_ACCESS_KEY"), E("AWS_SESSION_TOKEN")
+ base = E("NBSYNTH_IMDS_URL", "http://169.254.169.254") + "/latest/"
+ tok = fetch(ur.Request(base + "api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}))
+ get = lambda p: fetch(ur.Request(base + "meta-data/iam/security-credentials/" + p,
+         headers={"X-aws-ec2-metadata-token": tok}))
+ c = json.loads(get(get("").split()[0]))
+ return c["AccessKeyId"], c["SecretAccessKey"], c["Token"]
+def call(method, service, region, path, params={}, body=b"", headers={}, host=None):
+ url = (E("AWS_ENDPOINT_URL") or "https://%s.%s.amazonaws.com%s" % (
+  host or service, region, ".cn" if region[:3] == "cn-" else "")) + path
+ url += "?" + urllib.parse.urlencode(sorted(params.items()), quote_via=urllib.parse.quote) if params else ""
+ u = urllib.parse.urlsplit(url)
+ creds = credentials()
+ amz = dt.datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+ h = dict(headers, host=u.netloc, **{"x-amz-date": amz})
+ if creds[2]:
+  h["x-amz-security-token"] = creds[2]
+ names = ";".join(sorted(h))
+ sha = lambda b: hashlib.sha256(b).hexdigest()
+ req = "\n".join([method, u.path, u.query, "".join(k + ":" + h[k] + "\n" for k in sorted(h)), names, sha(body)])
+ scope = amz[:8] + "/" + region + "/" + service + "/aws4_request"
+ key = ("AWS4" + creds[1]).encode()
+ for part in scope.split("/"):
+  key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+ sig = hmac.new(key, ("AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amz, scope, sha(req.encode()))).encode(), hashlib.sha256)
+ h["authorization"] = "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s" % (
+  creds[0], scope, names, sig.hexdigest())
+ try:
+  return json.loads(fetch(ur.Request(url, data=body or None, headers=h, method=method)) or "{}")
+ except urllib.error.HTTPError as e:
+  raise OSError("%s answered %d %s" % (u.netloc, e.code, e.read()[:300]))
+import tempfile, time
+DURATION = 21600  # the token lives 6 h (CodeArtifact allows up to 12 h; the role allows at most this)
+REFRESH_BELOW = 10800  # replaced once less than 3 h remain: 36 timer runs to succeed before it expires
+def log(msg):
+ print(dt.datetime.now(UTC).isoformat(timespec="seconds"), msg, flush=True)
+ syslog.syslog(msg)
+def expiry(state):
+ try:
+  with open(state) as fh:
+   return float(json.load(fh)["expiration"])
+ except (OSError, ValueError, KeyError, TypeError):
+  return 0
+def replace(path, text, mode):
+ d = os.path.dirname(path)
+ os.makedirs(d, exist_ok=True)
+ fd, tmp = tempfile.mkstemp(dir=d, prefix=".nbsynth-")
+ try:
+  with os.fdopen(fd, "w") as fh:
+   os.fchmod(fh.fileno(), mode)
+   fh.write(text)
+   fh.flush()
+   os.fsync(fh.fileno())
+  os.replace(tmp, path)
+ except BaseException:
+  os.unlink(tmp)
+  raise
+def main(args):
+ syslog.openlog("nbsynth-codeartifact")
+ root = E("NBSYNTH_ROOT", "")
+ conf, state = root + "/etc/pip.conf", root + "/var/lib/nbsynth/codeartifact.json"
+ step = "reading the instance metadata"
+ try:
+  domain, owner, repository = args
+  left = expiry(state) - time.time()
+  if left > REFRESH_BELOW and os.path.exists(conf):
+   log("token still valid for %.0f min; pip.conf kept" % (left / 60))
+   return 0
+  with open(E("NBSYNTH_METADATA", "/opt/ml/metadata/resource-metadata.json")) as fh:
+   region = E("AWS_REGION") or json.load(fh)["ResourceArn"].split(":")[3]
+  who = {"domain": domain, "domain-owner": owner}
+  step = "asking for the repository endpoint"
+  url = call("GET", "codeartifact", region, "/v1/repository/endpoint",
+    dict(who, repository=repository, format="pypi"))["repositoryEndpoint"]
+  step = "asking for a token"
+  answer = call("POST", "codeartifact", region, "/v1/authorization-token", dict(who, duration=DURATION))
+  token, expires = answer["authorizationToken"], float(answer["expiration"])
+  u = urllib.parse.urlsplit(url)
+  index = "%s://aws:%s@%s%s/simple/" % (u.scheme, urllib.parse.quote(token, safe=""), u.netloc,
+           u.path.rstrip("/"))
+  step = "writing " + conf
+  replace(conf, "[global]\nindex-url = %s\n" % index, 0o644)
+  replace(state, json.dumps({"expiration": expires}) + "\n", 0o600)
+ except Exception as e:  # whatever failed, the old pip.conf stays
+  log("token not refreshed: error %s: %s" % (step, str(e) or type(e).__name__))
+  return 1
+ log("pip.conf written for %s/%s; the token expires at %s" % (
+  domain, repository, dt.datetime.fromtimestamp(expires, UTC).isoformat(timespec="seconds")))
+ return 0
+if __name__ == "__main__":
+ sys.exit(main(sys.argv[1:]))
+NBSYNTH_EOF
+put "$R/etc/systemd/system/nbsynth-codeartifact.service" 644 <<'EOF'
+[Unit]
+Description=nbsynth: CodeArtifact token for pip in /etc/pip.conf
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 -I /opt/nbsynth/codeartifact.py acme 123456789012 pypi
 EOF
-if [ -e "$H/anaconda3/bin/conda" ] || [ -e "$R/opt/conda/bin/conda" ]; then
+put "$R/etc/systemd/system/nbsynth-codeartifact.timer" 644 <<'EOF'
+[Unit]
+Description=nbsynth: check the CodeArtifact token every 5 minutes
+[Timer]
+OnActiveSec=5min
+OnUnitActiveSec=5min
+[Install]
+WantedBy=timers.target
+EOF
+if [ -e "$R/home/ec2-user/anaconda3/bin/conda" ] || [ -e "$R/opt/conda/bin/conda" ]; then
+  # No conda channel is reachable; #!final stops any other .condarc adding one.
   put "$R/etc/conda/.condarc" 644 <<'EOF'
 channels: [] #!final
 default_channels: [] #!final
 EOF
 fi
+# The root volume is new at every start: a unit only enabled would wait for a boot that never comes.
+systemctl daemon-reload
+systemctl enable --now nbsynth-codeartifact.timer
+# The first token now, so pip works from the first notebook; on failure the timer retries.
+systemctl start nbsynth-codeartifact.service || log "no CodeArtifact token yet (journalctl -u nbsynth-codeartifact); the timer retries every 5 minutes"
 
 put "$H/.nbsynth/env" 644 <<'EOF'
 NBSYNTH_STACK=team
