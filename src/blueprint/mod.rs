@@ -5,6 +5,7 @@
 pub mod model;
 pub mod schema;
 pub mod semantic;
+pub mod studio;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,6 +116,11 @@ fn read_scripts(
                 format!("/notebooks/instances/{i}/lifecycle/on_start"),
                 &l.on_start,
             );
+        }
+    }
+    for (i, u) in studio::users(bp).iter().enumerate() {
+        if let Some(l) = &u.lifecycle {
+            push(format!("/studio/users/{i}/lifecycle/on_start"), &l.on_start);
         }
     }
     let mut out = BTreeMap::new();

@@ -22,6 +22,8 @@ pub struct Blueprint {
     pub data: Data,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// Optional when `studio:` is present (semantic check: at least one owner or user).
+    #[serde(default)]
     pub notebooks: Notebooks,
     #[serde(default)]
     pub repositories: BTreeMap<String, Repository>,
@@ -29,6 +31,8 @@ pub struct Blueprint {
     pub access: Option<Access>,
     #[serde(default)]
     pub waivers: Vec<Waiver>,
+    #[serde(default)]
+    pub studio: Option<super::studio::Studio>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -203,7 +207,7 @@ impl Lifecycle {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notebooks {
     #[serde(default)]

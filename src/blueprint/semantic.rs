@@ -123,6 +123,10 @@ pub fn check(
         .iter()
         .map(|i| i.owner.clone())
         .collect();
+    // Waivers and access principals may name Studio users as well as notebook owners.
+    let mut people = owners.clone();
+    people.extend(super::studio::users(bp).iter().map(|u| u.user.clone()));
+    out.extend(super::studio::check(file, bp, spans));
 
     // Repositories referenced by notebooks exist.
     let repo_names: Vec<String> = bp.repositories.keys().cloned().collect();
@@ -273,12 +277,12 @@ pub fn check(
             }
             out.push(d.help("`nbsynth rules` lists the rules"));
         }
-        if let Some(o) = w.owner.as_ref().filter(|o| !owners.contains(o)) {
+        if let Some(o) = w.owner.as_ref().filter(|o| !people.contains(o)) {
             out.push(owner_error(
                 file,
                 val(&format!("/waivers/{i}/owner")),
                 o,
-                &owners,
+                &people,
                 "E0208",
             ));
         }
@@ -305,12 +309,12 @@ pub fn check(
     // Access principals name owners.
     if let Some(access) = &bp.access {
         for o in access.principals.keys() {
-            if !owners.contains(o) {
+            if !people.contains(o) {
                 let p = format!(
                     "/access/principals/{}",
                     crate::source::yaml::escape_pointer(o)
                 );
-                out.push(owner_error(file, key(&p), o, &owners, "E0209"));
+                out.push(owner_error(file, key(&p), o, &people, "E0209"));
             }
         }
     }
@@ -364,8 +368,12 @@ pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
     if any_idle {
         out.push(("sagemaker-api", "idle_shutdown"));
     }
-    if bp.access.as_ref().is_some_and(|a| a.via_vpc_endpoint) {
+    let via_endpoint = bp.access.as_ref().is_some_and(|a| a.via_vpc_endpoint);
+    if via_endpoint && !bp.notebooks.instances.is_empty() {
         out.push(("notebook", "access.via_vpc_endpoint"));
+    }
+    if bp.studio.is_some() {
+        out.extend(super::studio::required_endpoints());
     }
     out
 }
@@ -391,12 +399,18 @@ pub fn endpoint_names(bp: &Blueprint) -> BTreeSet<String> {
                 s.insert("git-codecommit".into());
                 s.insert("codecommit".into());
             }
-            let mirrors = std::iter::once(bp.lifecycle.pip_mirror.as_ref()).chain(
-                bp.notebooks
-                    .instances
-                    .iter()
-                    .map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
-            );
+            let mirrors = std::iter::once(bp.lifecycle.pip_mirror.as_ref())
+                .chain(
+                    bp.notebooks
+                        .instances
+                        .iter()
+                        .map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
+                )
+                .chain(
+                    super::studio::users(bp)
+                        .iter()
+                        .map(|u| u.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
+                );
             if mirrors.flatten().any(|m| m.contains(".codeartifact.")) {
                 s.insert("codeartifact-api".into());
                 s.insert("codeartifact-repositories".into());

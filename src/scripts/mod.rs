@@ -74,7 +74,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/lifecycle/compressed.sh"),
     ),
 ];
-const JUPYTER_CONFIG: &str = include_str!("../../assets/lifecycle/jupyter_server_config.py");
+pub(crate) const JUPYTER_CONFIG: &str = include_str!("../../assets/lifecycle/jupyter_server_config.py");
 const IDLE_PY: &str = include_str!("../../assets/lifecycle/idle.py");
 
 /// The JupyterLab 4 / Notebook 7 plugins that download or export a file (Notebook 7 reuses Lab's).
@@ -87,7 +87,7 @@ pub const DOWNLOAD_PLUGINS: &[&str] = &[
 ];
 
 /// The entries of `disabledExtensions` and `lockedExtensions` in page_config.json.
-fn page_plugins() -> String {
+pub(crate) fn page_plugins() -> String {
     DOWNLOAD_PLUGINS
         .iter()
         .map(|p| format!("\"{p}\":true"))
@@ -97,7 +97,7 @@ fn page_plugins() -> String {
 
 /// The embedded Python without comments, docstrings and blank lines, indented by one space per
 /// level: the commented source stays in `assets/lifecycle/`, and the hook stays under 16 KiB.
-fn compact_python(source: &str) -> String {
+pub(crate) fn compact_python(source: &str) -> String {
     let mut out = String::new();
     for (i, line) in source.lines().enumerate() {
         let text = line.trim_start();
@@ -137,7 +137,7 @@ fn render_template(name: &str, ctx: minijinja::Value) -> Result<String, Error> {
 }
 
 /// Text that goes inside a quoted heredoc must not contain the heredoc's end marker as a line.
-fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
+pub(crate) fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
     if text.lines().any(|l| l == marker) {
         return Err(Error(format!(
             "{what} contains a line `{marker}`, which nbsynth reserves"
@@ -147,7 +147,7 @@ fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
 }
 
 /// A single-line value written verbatim into a config file.
-fn check_value(what: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn check_value(what: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error(format!(
             "{what} must be one word without spaces or control characters: {value:?}"
@@ -157,7 +157,7 @@ fn check_value(what: &str, value: &str) -> Result<(), Error> {
 }
 
 /// Scripts written by users on Windows would fail with "bad interpreter"; end every script with LF.
-fn normalize(script: &str) -> String {
+pub(crate) fn normalize(script: &str) -> String {
     let mut s = script.replace("\r\n", "\n");
     if !s.ends_with('\n') {
         s.push('\n');
@@ -286,6 +286,8 @@ pub fn compress(script: &str, keep: &[&str]) -> String {
     )
     .expect("the compression template renders with any payload")
 }
+
+pub mod studio;
 
 #[cfg(test)]
 mod tests;
