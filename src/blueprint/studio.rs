@@ -110,10 +110,13 @@ pub fn check(file: &SourceFile, bp: &Blueprint, spans: &Spans) -> Vec<Diagnostic
     let val = |p: &str| spans.value(p);
     if bp.notebooks.instances.is_empty() && users(bp).is_empty() {
         out.push(
-            Diagnostic::error("E0240", "the blueprint has no notebook owner and no Studio user")
-                .at(file, crate::source::Span { start: 0, end: 1 })
-                .label("nothing to build")
-                .help("add `notebooks.instances` with an owner, or `studio.users` with a user"),
+            Diagnostic::error(
+                "E0240",
+                "the blueprint has no notebook owner and no Studio user",
+            )
+            .at(file, crate::source::Span { start: 0, end: 1 })
+            .label("nothing to build")
+            .help("add `notebooks.instances` with an owner, or `studio.users` with a user"),
         );
     }
     let Some(studio) = &bp.studio else {
@@ -205,8 +208,14 @@ pub fn check(file: &SourceFile, bp: &Blueprint, spans: &Spans) -> Vec<Diagnostic
 /// Endpoints a VPC-only Studio domain cannot work without, with the reason.
 pub fn required_endpoints() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("studio", "the Studio domain (VpcOnly: the browser's app traffic)"),
-        ("sagemaker-api", "the Studio domain (presigned URLs, apps, idle shutdown)"),
+        (
+            "studio",
+            "the Studio domain (VpcOnly: the browser's app traffic)",
+        ),
+        (
+            "sagemaker-api",
+            "the Studio domain (presigned URLs, apps, idle shutdown)",
+        ),
         ("sagemaker-runtime", "the Studio domain"),
     ]
 }

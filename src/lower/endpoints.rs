@@ -33,7 +33,11 @@ pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shar
         .instances
         .iter()
         .map(|i| i.owner.as_str())
-        .chain(crate::blueprint::studio::users(bp).iter().map(|u| u.user.as_str()))
+        .chain(
+            crate::blueprint::studio::users(bp)
+                .iter()
+                .map(|u| u.user.as_str()),
+        )
         .collect();
     let grants = data_grants(bp, owners.iter().copied());
     let statements = s3_statements(&grants, true);

@@ -94,13 +94,24 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     let studio_roles = studio::lower_roles(loaded, &names, &mut t);
     // The key policy names every execution role; Studio users are keyed apart from owners.
     let mut key_roles = roles.clone();
-    key_roles.extend(studio_roles.iter().map(|(u, id)| (format!("studio/{u}"), id.clone())));
+    key_roles.extend(
+        studio_roles
+            .iter()
+            .map(|(u, id)| (format!("studio/{u}"), id.clone())),
+    );
     kms::lower(bp, &names, &mut t, &mut shared, &key_roles);
     iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
     let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared, options.compress_scripts)?;
     notebook::lower(bp, &names, &mut t, &shared, &roles, &lifecycles.by_owner);
     let mut scripts = lifecycles.files;
-    scripts.extend(studio::lower(loaded, &names, &mut t, &shared, &studio_roles)?);
+    scripts.extend(studio::lower(
+        loaded,
+        &names,
+        &mut t,
+        &shared,
+        &studio_roles,
+        options.compress_scripts,
+    )?);
     outputs(bp, &names, &mut t, &shared);
     waivers(loaded, &names, &mut t);
 

@@ -74,7 +74,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/lifecycle/compressed.sh"),
     ),
 ];
-pub(crate) const JUPYTER_CONFIG: &str = include_str!("../../assets/lifecycle/jupyter_server_config.py");
+pub(crate) const JUPYTER_CONFIG: &str =
+    include_str!("../../assets/lifecycle/jupyter_server_config.py");
 const IDLE_PY: &str = include_str!("../../assets/lifecycle/idle.py");
 
 /// The JupyterLab 4 / Notebook 7 plugins that download or export a file (Notebook 7 reuses Lab's).

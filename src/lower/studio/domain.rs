@@ -9,8 +9,8 @@ use super::{DOMAIN, trust};
 use crate::blueprint::Blueprint;
 use crate::blueprint::studio::{App, HomeEfs, MIN_IDLE_MINUTES, Studio};
 use crate::cfn::{LogicalId, Resource, Template, get_att, sub};
-use crate::lower::naming::{Names, tags};
 use crate::lower::Shared;
+use crate::lower::naming::{Names, tags};
 
 pub const DEFAULT_ROLE: &str = "StudioDefaultRole";
 

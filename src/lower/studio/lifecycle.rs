@@ -60,6 +60,7 @@ pub fn lower(
     t: &mut Template,
     shared: &Shared,
     studio: &Studio,
+    compress: bool,
 ) -> Result<Lccs, LowerError> {
     let bp = &loaded.blueprint;
     let mut out = Lccs {
@@ -104,7 +105,7 @@ pub fn lower(
                 Some(i) => format!("/studio/users/{i}/lifecycle"),
                 None => "/lifecycle".into(),
             };
-            let encoded = content(&script, &env, false).map_err(|size| LowerError {
+            let encoded = content(&script, &env, compress).map_err(|size| LowerError {
                 message: format!(
                     "the Studio lifecycle script is {size} characters after base64; CloudFormation allows {}",
                     crate::lower::lifecycle::MAX_CONTENT_CHARS

@@ -103,11 +103,12 @@ pub fn lower(
     t: &mut Template,
     shared: &Shared,
     roles: &StudioRoles,
+    compress: bool,
 ) -> Result<Vec<super::ScriptFile>, LowerError> {
     let Some(studio) = &loaded.blueprint.studio else {
         return Ok(Vec::new());
     };
-    let lccs = lifecycle::lower(loaded, names, t, shared, studio)?;
+    let lccs = lifecycle::lower(loaded, names, t, shared, studio, compress)?;
     domain::lower(&loaded.blueprint, names, t, shared, studio, &lccs);
     user::lower(&loaded.blueprint, names, t, shared, studio, roles, &lccs);
     if let Some(a) = &loaded.blueprint.access {

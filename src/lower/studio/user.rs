@@ -7,16 +7,15 @@ use serde_json::{Value, json};
 
 use super::lifecycle::Lccs;
 use super::{
-    DOMAIN, EXECUTION, GRANTS, GROUP, PROFILE, SPACE, StudioRoles, arn, space_name, trust,
-    user_id,
+    DOMAIN, EXECUTION, GRANTS, GROUP, PROFILE, SPACE, StudioRoles, arn, space_name, trust, user_id,
 };
 use crate::blueprint::Blueprint;
 use crate::blueprint::studio::{App, Studio, StudioUser};
 use crate::cfn::{LogicalId, Resource, Template, get_att, r#ref, sub};
+use crate::lower::Shared;
 use crate::lower::iam::{Statement, data_grants, document, s3_statements};
 use crate::lower::naming::{Names, tags};
 use crate::lower::security::{HAS_PREFIX_LIST, NO_PREFIX_LIST, PREFIX_LIST_PARAMETER};
-use crate::lower::Shared;
 
 pub fn lower_roles(bp: &Blueprint, studio: &Studio, t: &mut Template) -> StudioRoles {
     let mut roles = StudioRoles::new();
@@ -145,10 +144,16 @@ fn grants(
         Statement {
             sid: "WriteOwnAppLogs".into(),
             principal: None,
-            actions: vec!["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            actions: vec![
+                "logs:CreateLogStream",
+                "logs:DescribeLogStreams",
+                "logs:PutLogEvents",
+            ],
             resources: vec![
                 sub(logs),
-                sub(format!("{logs}:log-stream:${{{DOMAIN}.DomainId}}/{space}/*")),
+                sub(format!(
+                    "{logs}:log-stream:${{{DOMAIN}.DomainId}}/{space}/*"
+                )),
             ],
             condition: None,
         },
@@ -221,19 +226,43 @@ fn security_group(
     let own = |k: &'static str| (k, gid.clone());
     t.add(
         user_id(user, "UserGroupNfsIn"),
-        rule(ingress, 2049, 2049, own("SourceSecurityGroupId"), "NFS to the home EFS, from this user's apps only"),
+        rule(
+            ingress,
+            2049,
+            2049,
+            own("SourceSecurityGroupId"),
+            "NFS to the home EFS, from this user's apps only",
+        ),
     );
     t.add(
         user_id(user, "UserGroupAppsIn"),
-        rule(ingress, 8192, 65535, own("SourceSecurityGroupId"), "Studio app-to-app traffic, from this user's apps only"),
+        rule(
+            ingress,
+            8192,
+            65535,
+            own("SourceSecurityGroupId"),
+            "Studio app-to-app traffic, from this user's apps only",
+        ),
     );
     t.add(
         user_id(user, "UserGroupNfsOut"),
-        rule(egress, 2049, 2049, own("DestinationSecurityGroupId"), "NFS to the home EFS, within this user's group"),
+        rule(
+            egress,
+            2049,
+            2049,
+            own("DestinationSecurityGroupId"),
+            "NFS to the home EFS, within this user's group",
+        ),
     );
     t.add(
         user_id(user, "UserGroupAppsOut"),
-        rule(egress, 8192, 65535, own("DestinationSecurityGroupId"), "Studio app-to-app traffic, within this user's group"),
+        rule(
+            egress,
+            8192,
+            65535,
+            own("DestinationSecurityGroupId"),
+            "Studio app-to-app traffic, within this user's group",
+        ),
     );
     t.add(
         user_id(user, "UserGroupToS3PrefixList"),
@@ -241,7 +270,10 @@ fn security_group(
             egress,
             443,
             443,
-            ("DestinationPrefixListId", json!({"Ref": PREFIX_LIST_PARAMETER})),
+            (
+                "DestinationPrefixListId",
+                json!({"Ref": PREFIX_LIST_PARAMETER}),
+            ),
             "HTTPS to S3 through the gateway endpoint's prefix list",
         )
         .condition(HAS_PREFIX_LIST),

@@ -71,7 +71,11 @@ fn self_referencing(ctx: &Ctx, g: &str) -> bool {
         .get(g)
         .and_then(|r| settings(r, "SecurityGroupIngress"))
         .and_then(Value::as_array)
-        .is_some_and(|rules| rules.iter().any(|r| names_g(r.get("SourceSecurityGroupId"))));
+        .is_some_and(|rules| {
+            rules
+                .iter()
+                .any(|r| names_g(r.get("SourceSecurityGroupId")))
+        });
     inline
         || ctx.of_type("AWS::EC2::SecurityGroupIngress").any(|(_, r)| {
             let p = r.get("Properties");
@@ -111,7 +115,11 @@ pub fn user_own_security_group(ctx: &mut Ctx) {
         for (i, g) in list.into_iter().enumerate() {
             let at = format!("Properties/UserSettings/SecurityGroups/{i}");
             if domain_groups.contains(&g) {
-                ctx.fail(Some(id), &at, format!("`{g}` is also the domain's default group"));
+                ctx.fail(
+                    Some(id),
+                    &at,
+                    format!("`{g}` is also the domain's default group"),
+                );
             }
             if let Some(other) = seen.insert(g.clone(), id) {
                 ctx.fail(
@@ -160,7 +168,9 @@ pub fn posix_uid(ctx: &mut Ctx) {
             ctx.fail(
                 Some(id),
                 &format!("{base}/Uid"),
-                format!("profile `{other}` has uid {uid} too: files of one would belong to the other"),
+                format!(
+                    "profile `{other}` has uid {uid} too: files of one would belong to the other"
+                ),
             );
         }
     }
@@ -183,7 +193,9 @@ pub fn builtin_lifecycle(ctx: &mut Ctx) {
             .and_then(Value::as_str);
         match app {
             Some("JupyterLab") => Ok(()),
-            Some(other) => Err(format!("`{x}` is a {other} lifecycle configuration, not JupyterLab")),
+            Some(other) => Err(format!(
+                "`{x}` is a {other} lifecycle configuration, not JupyterLab"
+            )),
             None => Err(format!("`{x}` is not a StudioLifecycleConfig")),
         }
     };
@@ -193,7 +205,11 @@ pub fn builtin_lifecycle(ctx: &mut Ctx) {
             .and_then(|s| s.get("JupyterLabAppSettings"))
             .and_then(|s| s.get("BuiltInLifecycleConfigArn"));
         if let Err(e) = check(ctx, v) {
-            ctx.fail(Some(id), "Properties/DefaultUserSettings/JupyterLabAppSettings", e);
+            ctx.fail(
+                Some(id),
+                "Properties/DefaultUserSettings/JupyterLabAppSettings",
+                e,
+            );
         }
     }
     let profiles: Vec<(&str, &Value)> = ctx.of_type(PROFILE).collect();

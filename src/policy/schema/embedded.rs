@@ -2,54 +2,200 @@
 
 /// (type name, cleaned provider schema), sorted by type name for binary search.
 pub(super) const SCHEMAS: &[(&str, &str)] = &[
-    ("AWS::CloudWatch::Alarm", include_str!("../../../schemas/resources/aws-cloudwatch-alarm.json")),
-    ("AWS::CodeCommit::Repository", include_str!("../../../schemas/resources/aws-codecommit-repository.json")),
-    ("AWS::EC2::EIP", include_str!("../../../schemas/resources/aws-ec2-eip.json")),
-    ("AWS::EC2::EgressOnlyInternetGateway", include_str!("../../../schemas/resources/aws-ec2-egressonlyinternetgateway.json")),
-    ("AWS::EC2::FlowLog", include_str!("../../../schemas/resources/aws-ec2-flowlog.json")),
-    ("AWS::EC2::Instance", include_str!("../../../schemas/resources/aws-ec2-instance.json")),
-    ("AWS::EC2::InternetGateway", include_str!("../../../schemas/resources/aws-ec2-internetgateway.json")),
-    ("AWS::EC2::NatGateway", include_str!("../../../schemas/resources/aws-ec2-natgateway.json")),
-    ("AWS::EC2::NetworkAcl", include_str!("../../../schemas/resources/aws-ec2-networkacl.json")),
-    ("AWS::EC2::NetworkAclEntry", include_str!("../../../schemas/resources/aws-ec2-networkaclentry.json")),
-    ("AWS::EC2::PrefixList", include_str!("../../../schemas/resources/aws-ec2-prefixlist.json")),
-    ("AWS::EC2::Route", include_str!("../../../schemas/resources/aws-ec2-route.json")),
-    ("AWS::EC2::RouteTable", include_str!("../../../schemas/resources/aws-ec2-routetable.json")),
-    ("AWS::EC2::SecurityGroup", include_str!("../../../schemas/resources/aws-ec2-securitygroup.json")),
-    ("AWS::EC2::SecurityGroupEgress", include_str!("../../../schemas/resources/aws-ec2-securitygroupegress.json")),
-    ("AWS::EC2::SecurityGroupIngress", include_str!("../../../schemas/resources/aws-ec2-securitygroupingress.json")),
-    ("AWS::EC2::Subnet", include_str!("../../../schemas/resources/aws-ec2-subnet.json")),
-    ("AWS::EC2::SubnetNetworkAclAssociation", include_str!("../../../schemas/resources/aws-ec2-subnetnetworkaclassociation.json")),
-    ("AWS::EC2::SubnetRouteTableAssociation", include_str!("../../../schemas/resources/aws-ec2-subnetroutetableassociation.json")),
-    ("AWS::EC2::VPC", include_str!("../../../schemas/resources/aws-ec2-vpc.json")),
-    ("AWS::EC2::VPCEndpoint", include_str!("../../../schemas/resources/aws-ec2-vpcendpoint.json")),
-    ("AWS::EC2::VPCGatewayAttachment", include_str!("../../../schemas/resources/aws-ec2-vpcgatewayattachment.json")),
-    ("AWS::Events::Rule", include_str!("../../../schemas/resources/aws-events-rule.json")),
-    ("AWS::IAM::Group", include_str!("../../../schemas/resources/aws-iam-group.json")),
-    ("AWS::IAM::InstanceProfile", include_str!("../../../schemas/resources/aws-iam-instanceprofile.json")),
-    ("AWS::IAM::ManagedPolicy", include_str!("../../../schemas/resources/aws-iam-managedpolicy.json")),
-    ("AWS::IAM::Policy", include_str!("../../../schemas/resources/aws-iam-policy.json")),
-    ("AWS::IAM::Role", include_str!("../../../schemas/resources/aws-iam-role.json")),
-    ("AWS::IAM::User", include_str!("../../../schemas/resources/aws-iam-user.json")),
-    ("AWS::KMS::Alias", include_str!("../../../schemas/resources/aws-kms-alias.json")),
-    ("AWS::KMS::Key", include_str!("../../../schemas/resources/aws-kms-key.json")),
-    ("AWS::Lambda::Function", include_str!("../../../schemas/resources/aws-lambda-function.json")),
-    ("AWS::Lambda::Permission", include_str!("../../../schemas/resources/aws-lambda-permission.json")),
-    ("AWS::Logs::LogGroup", include_str!("../../../schemas/resources/aws-logs-loggroup.json")),
-    ("AWS::Logs::MetricFilter", include_str!("../../../schemas/resources/aws-logs-metricfilter.json")),
-    ("AWS::S3::Bucket", include_str!("../../../schemas/resources/aws-s3-bucket.json")),
-    ("AWS::S3::BucketPolicy", include_str!("../../../schemas/resources/aws-s3-bucketpolicy.json")),
-    ("AWS::SNS::Topic", include_str!("../../../schemas/resources/aws-sns-topic.json")),
-    ("AWS::SQS::Queue", include_str!("../../../schemas/resources/aws-sqs-queue.json")),
-    ("AWS::SSM::Parameter", include_str!("../../../schemas/resources/aws-ssm-parameter.json")),
-    ("AWS::SageMaker::CodeRepository", include_str!("../../../schemas/resources/aws-sagemaker-coderepository.json")),
-    ("AWS::SageMaker::Domain", include_str!("../../../schemas/resources/aws-sagemaker-domain.json")),
-    ("AWS::SageMaker::NotebookInstance", include_str!("../../../schemas/resources/aws-sagemaker-notebookinstance.json")),
-    ("AWS::SageMaker::NotebookInstanceLifecycleConfig", include_str!("../../../schemas/resources/aws-sagemaker-notebookinstancelifecycleconfig.json")),
-    ("AWS::SageMaker::Space", include_str!("../../../schemas/resources/aws-sagemaker-space.json")),
-    ("AWS::SageMaker::StudioLifecycleConfig", include_str!("../../../schemas/resources/aws-sagemaker-studiolifecycleconfig.json")),
-    ("AWS::SageMaker::UserProfile", include_str!("../../../schemas/resources/aws-sagemaker-userprofile.json")),
-    ("AWS::SecretsManager::Secret", include_str!("../../../schemas/resources/aws-secretsmanager-secret.json")),
+    (
+        "AWS::CloudWatch::Alarm",
+        include_str!("../../../schemas/resources/aws-cloudwatch-alarm.json"),
+    ),
+    (
+        "AWS::CodeCommit::Repository",
+        include_str!("../../../schemas/resources/aws-codecommit-repository.json"),
+    ),
+    (
+        "AWS::EC2::EIP",
+        include_str!("../../../schemas/resources/aws-ec2-eip.json"),
+    ),
+    (
+        "AWS::EC2::EgressOnlyInternetGateway",
+        include_str!("../../../schemas/resources/aws-ec2-egressonlyinternetgateway.json"),
+    ),
+    (
+        "AWS::EC2::FlowLog",
+        include_str!("../../../schemas/resources/aws-ec2-flowlog.json"),
+    ),
+    (
+        "AWS::EC2::Instance",
+        include_str!("../../../schemas/resources/aws-ec2-instance.json"),
+    ),
+    (
+        "AWS::EC2::InternetGateway",
+        include_str!("../../../schemas/resources/aws-ec2-internetgateway.json"),
+    ),
+    (
+        "AWS::EC2::NatGateway",
+        include_str!("../../../schemas/resources/aws-ec2-natgateway.json"),
+    ),
+    (
+        "AWS::EC2::NetworkAcl",
+        include_str!("../../../schemas/resources/aws-ec2-networkacl.json"),
+    ),
+    (
+        "AWS::EC2::NetworkAclEntry",
+        include_str!("../../../schemas/resources/aws-ec2-networkaclentry.json"),
+    ),
+    (
+        "AWS::EC2::PrefixList",
+        include_str!("../../../schemas/resources/aws-ec2-prefixlist.json"),
+    ),
+    (
+        "AWS::EC2::Route",
+        include_str!("../../../schemas/resources/aws-ec2-route.json"),
+    ),
+    (
+        "AWS::EC2::RouteTable",
+        include_str!("../../../schemas/resources/aws-ec2-routetable.json"),
+    ),
+    (
+        "AWS::EC2::SecurityGroup",
+        include_str!("../../../schemas/resources/aws-ec2-securitygroup.json"),
+    ),
+    (
+        "AWS::EC2::SecurityGroupEgress",
+        include_str!("../../../schemas/resources/aws-ec2-securitygroupegress.json"),
+    ),
+    (
+        "AWS::EC2::SecurityGroupIngress",
+        include_str!("../../../schemas/resources/aws-ec2-securitygroupingress.json"),
+    ),
+    (
+        "AWS::EC2::Subnet",
+        include_str!("../../../schemas/resources/aws-ec2-subnet.json"),
+    ),
+    (
+        "AWS::EC2::SubnetNetworkAclAssociation",
+        include_str!("../../../schemas/resources/aws-ec2-subnetnetworkaclassociation.json"),
+    ),
+    (
+        "AWS::EC2::SubnetRouteTableAssociation",
+        include_str!("../../../schemas/resources/aws-ec2-subnetroutetableassociation.json"),
+    ),
+    (
+        "AWS::EC2::VPC",
+        include_str!("../../../schemas/resources/aws-ec2-vpc.json"),
+    ),
+    (
+        "AWS::EC2::VPCEndpoint",
+        include_str!("../../../schemas/resources/aws-ec2-vpcendpoint.json"),
+    ),
+    (
+        "AWS::EC2::VPCGatewayAttachment",
+        include_str!("../../../schemas/resources/aws-ec2-vpcgatewayattachment.json"),
+    ),
+    (
+        "AWS::Events::Rule",
+        include_str!("../../../schemas/resources/aws-events-rule.json"),
+    ),
+    (
+        "AWS::IAM::Group",
+        include_str!("../../../schemas/resources/aws-iam-group.json"),
+    ),
+    (
+        "AWS::IAM::InstanceProfile",
+        include_str!("../../../schemas/resources/aws-iam-instanceprofile.json"),
+    ),
+    (
+        "AWS::IAM::ManagedPolicy",
+        include_str!("../../../schemas/resources/aws-iam-managedpolicy.json"),
+    ),
+    (
+        "AWS::IAM::Policy",
+        include_str!("../../../schemas/resources/aws-iam-policy.json"),
+    ),
+    (
+        "AWS::IAM::Role",
+        include_str!("../../../schemas/resources/aws-iam-role.json"),
+    ),
+    (
+        "AWS::IAM::User",
+        include_str!("../../../schemas/resources/aws-iam-user.json"),
+    ),
+    (
+        "AWS::KMS::Alias",
+        include_str!("../../../schemas/resources/aws-kms-alias.json"),
+    ),
+    (
+        "AWS::KMS::Key",
+        include_str!("../../../schemas/resources/aws-kms-key.json"),
+    ),
+    (
+        "AWS::Lambda::Function",
+        include_str!("../../../schemas/resources/aws-lambda-function.json"),
+    ),
+    (
+        "AWS::Lambda::Permission",
+        include_str!("../../../schemas/resources/aws-lambda-permission.json"),
+    ),
+    (
+        "AWS::Logs::LogGroup",
+        include_str!("../../../schemas/resources/aws-logs-loggroup.json"),
+    ),
+    (
+        "AWS::Logs::MetricFilter",
+        include_str!("../../../schemas/resources/aws-logs-metricfilter.json"),
+    ),
+    (
+        "AWS::S3::Bucket",
+        include_str!("../../../schemas/resources/aws-s3-bucket.json"),
+    ),
+    (
+        "AWS::S3::BucketPolicy",
+        include_str!("../../../schemas/resources/aws-s3-bucketpolicy.json"),
+    ),
+    (
+        "AWS::SNS::Topic",
+        include_str!("../../../schemas/resources/aws-sns-topic.json"),
+    ),
+    (
+        "AWS::SQS::Queue",
+        include_str!("../../../schemas/resources/aws-sqs-queue.json"),
+    ),
+    (
+        "AWS::SSM::Parameter",
+        include_str!("../../../schemas/resources/aws-ssm-parameter.json"),
+    ),
+    (
+        "AWS::SageMaker::CodeRepository",
+        include_str!("../../../schemas/resources/aws-sagemaker-coderepository.json"),
+    ),
+    (
+        "AWS::SageMaker::Domain",
+        include_str!("../../../schemas/resources/aws-sagemaker-domain.json"),
+    ),
+    (
+        "AWS::SageMaker::NotebookInstance",
+        include_str!("../../../schemas/resources/aws-sagemaker-notebookinstance.json"),
+    ),
+    (
+        "AWS::SageMaker::NotebookInstanceLifecycleConfig",
+        include_str!(
+            "../../../schemas/resources/aws-sagemaker-notebookinstancelifecycleconfig.json"
+        ),
+    ),
+    (
+        "AWS::SageMaker::Space",
+        include_str!("../../../schemas/resources/aws-sagemaker-space.json"),
+    ),
+    (
+        "AWS::SageMaker::StudioLifecycleConfig",
+        include_str!("../../../schemas/resources/aws-sagemaker-studiolifecycleconfig.json"),
+    ),
+    (
+        "AWS::SageMaker::UserProfile",
+        include_str!("../../../schemas/resources/aws-sagemaker-userprofile.json"),
+    ),
+    (
+        "AWS::SecretsManager::Secret",
+        include_str!("../../../schemas/resources/aws-secretsmanager-secret.json"),
+    ),
 ];
 
 /// Every resource type CloudFormation knows in any region, one per line, sorted.
