@@ -158,7 +158,8 @@ fn schema_defaults_are_the_model_defaults() {
         "version": 1, "name": "defaults",
         "network": {}, "encryption": {}, "lifecycle": {}, "access": {},
         "data": { "buckets": [{ "name": "acme-bucket" }] },
-        "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] }
+        "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] },
+        "studio": { "defaults": {}, "users": [{ "user": "carol" }] }
     });
     let bp: Blueprint = serde_json::from_value(sparse).unwrap();
     let mut model = serde_json::to_value(&bp).unwrap();
