@@ -58,6 +58,25 @@ EXPECTED_CHANGES = {
         "instance-type": {f"{o}Notebook.InstanceType=ml.g4dn.xlarge" for o in ("Ben", "Gus", "Lena", "Quinn")},
         "sub-to-join": {"LIFECYCLE-CONFIGS"},
     },
+    # Studio: moto has no Domain/UserProfile/Space/StudioLifecycleConfig; the network, key, roles,
+    # groups and endpoints deploy, the statements about the domain are listed as removed.
+    **{name: {
+        "kms-tags": {"NotebookKey.Tags"},
+        "unmodelled-referenced": {"StudioDomain (AWS::SageMaker::Domain)"}
+        | {f"{u}UserProfile (AWS::SageMaker::UserProfile)" for u in users},
+        "reference-to-removed": {f"{u}UserGrants.PolicyDocument[{sid}]" for u in users for sid in (
+            "DescribeOwnStudio", "OpenOwnProfile", "RunOwnApps", "TagOwnAppsOnCreate",
+            "UpdateOwnSpaceWithoutRemoteAccess", "WriteOwnAppLogs")}
+        | {f"{u}UserSignIn.PolicyDocument[OpenOwnStudioProfile]" for u in users}
+        | {f"{u}UserSignIn (no statement left)" for u in users}
+        | {f"{u}UserSpace.DependsOn[{u}UserProfile]" for u in users}
+        | {f"{u}UserSpace.DomainId" for u in users}
+        | {f"Outputs.{o}" for o in ["StudioDomainId", "StudioHomeEfs"] + [f"{u}StudioSignIn" for u in users]},
+        **extra,
+    } for name, users, extra in [
+        ("studio", ["Carol", "Dan"], {}),
+        ("mixed", ["Alice", "Erin"], {"sub-to-join": {"LifecycleDefault.OnStart[0].Content"}}),
+    ]},
 }
 # Resources moto skips without failing (unmodelled, nothing refers to them), only the active ones
 # (the condition of the other egress resource is false with the default parameter value).
@@ -66,12 +85,20 @@ EXPECTED_IGNORED = {
     "minimal": {"NotebookEgressToS3"},
     "research": {"NotebookEgressToS3"},
     "team": {"NotebookEgressToS3"},
+    # Studio users' private spaces (nothing refers to them) and their groups' egress rules.
+    **{name: {f"{u}{suffix}" for u in users for suffix in ("UserSpace", "UserGroupToS3", "UserGroupNfsOut", "UserGroupAppsOut")}
+       | extra for name, users, extra in [("studio", ["Carol", "Dan"], set()),
+                                         ("mixed", ["Alice", "Erin"], {"NotebookEgressToS3"})]},
 }
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 
 
 def _expected_changes(name, template):
     exp = {k: set(v) for k, v in EXPECTED_CHANGES[name].items()}
+    # Studio lifecycle configurations are named by a hash of their script: every one in the template.
+    exp.get("unmodelled-referenced", set()).update(
+        f"{lid} (AWS::SageMaker::StudioLifecycleConfig)"
+        for lid, r in template["Resources"].items() if r["Type"] == "AWS::SageMaker::StudioLifecycleConfig")
     if exp.get("sub-to-join") == {"LIFECYCLE-CONFIGS"}:
         # every lifecycle script hook (the number of configs follows the blueprint's distinct settings)
         exp["sub-to-join"] = {
