@@ -13,6 +13,7 @@ C=$R/opt/conda
 harden() {
   set -euo pipefail
   umask 022
+  PATH=$PATH:/usr/sbin:/sbin
   changed=0
   # put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
   put() {

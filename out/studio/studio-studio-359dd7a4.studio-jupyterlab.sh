@@ -13,6 +13,7 @@ C=$R/opt/conda
 harden() {
   set -euo pipefail
   umask 022
+  PATH=$PATH:/usr/sbin:/sbin
   changed=0
   # put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
   put() {
@@ -94,7 +95,6 @@ NBSYNTH_STACK=studio
 AWS_DEFAULT_REGION=${AWS::Region}
 NBSYNTH_VPC_ID=${Vpc}
 NBSYNTH_SUBNET_IDS=${SubnetA},${SubnetB}
-NBSYNTH_SECURITY_GROUP_ID=${CarolUserGroup.GroupId}
 NBSYNTH_KMS_KEY_ARN=${NotebookKey.Arn}
 NBSYNTH_BUCKETS=acme-ml-datasets
 EOF

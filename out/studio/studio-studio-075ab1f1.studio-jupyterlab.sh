@@ -13,6 +13,7 @@ C=$R/opt/conda
 harden() {
   set -euo pipefail
   umask 022
+  PATH=$PATH:/usr/sbin:/sbin
   changed=0
   # put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
   put() {
@@ -94,7 +95,7 @@ NBSYNTH_STACK=studio
 AWS_DEFAULT_REGION=${AWS::Region}
 NBSYNTH_VPC_ID=${Vpc}
 NBSYNTH_SUBNET_IDS=${SubnetA},${SubnetB}
-NBSYNTH_SECURITY_GROUP_ID=${DanUserGroup.GroupId}
+NBSYNTH_SECURITY_GROUP_ID=${CarolUserGroup.GroupId}
 NBSYNTH_KMS_KEY_ARN=${NotebookKey.Arn}
 NBSYNTH_BUCKETS=acme-ml-datasets
 EOF
@@ -126,17 +127,3 @@ else
   # One sudo call carries every root step: once the last of them removes sudo, none is left to run.
   sudo -n bash -c "$(declare -p R U H C); $(declare -f log harden); harden"
 fi
-
-# The blueprint's on_start script, in its own process so that its exit code is its own.
-u=$(mktemp)
-cat >"$u" <<'NBSYNTH_USER_EOF'
-#!/bin/bash
-# Runs as sagemaker-user at every app start, after the hardening: a note in the home directory.
-set -euo pipefail
-echo "Modelling team: data under s3://acme-ml-datasets/datasets/" > /home/sagemaker-user/README-data.txt
-NBSYNTH_USER_EOF
-rc=0
-bash "$u" || rc=$?
-rm -f "$u"
-log "the blueprint's on_start script ended with exit code $rc"
-exit "$rc"

@@ -13,6 +13,7 @@ C=$R/opt/conda
 harden() {
   set -euo pipefail
   umask 022
+  PATH=$PATH:/usr/sbin:/sbin
   changed=0
   # put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
   put() {
@@ -77,25 +78,14 @@ EOF
     log "a Jupyter server is already running: the download block applies from its next start"
   fi
 
-  log "packages: private index only"
-  put "$R/etc/pip.conf" 644 <<'EOF'
-[global]
-index-url = https://pypi.internal.example.com/simple
-EOF
-  # No conda channel is reachable; #!final stops any other .condarc adding one.
-  put "$R/etc/conda/.condarc" 644 <<'EOF'
-channels: [] #!final
-default_channels: [] #!final
-EOF
-
   mkdir -p "$H/.nbsynth"
   put "$H/.nbsynth/env" 644 <<'EOF'
-NBSYNTH_STACK=studio
+NBSYNTH_STACK=mixed
 AWS_DEFAULT_REGION=${AWS::Region}
 NBSYNTH_VPC_ID=${Vpc}
 NBSYNTH_SUBNET_IDS=${SubnetA},${SubnetB}
 NBSYNTH_KMS_KEY_ARN=${NotebookKey.Arn}
-NBSYNTH_BUCKETS=acme-ml-datasets
+NBSYNTH_BUCKETS=shared-datasets
 EOF
   chown -h "$(id -u "$U"):$(id -g "$U")" "$H/.nbsynth" "$H/.nbsynth/env"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# nbsynth built-in lifecycle script for a SageMaker Studio CodeEditor space (SageMaker Distribution image).
+# nbsynth built-in lifecycle script for a SageMaker Studio JupyterLab space (SageMaker Distribution image).
 # It runs at every app start as the image's user, who has passwordless sudo until this script removes it.
 set -euo pipefail
 umask 022
@@ -13,6 +13,7 @@ C=$R/opt/conda
 harden() {
   set -euo pipefail
   umask 022
+  PATH=$PATH:/usr/sbin:/sbin
   changed=0
   # put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
   put() {
@@ -29,6 +30,53 @@ harden() {
     changed=1
     log "wrote $1"
   }
+
+  log "download block"
+  J=$R/etc/nbsynth/jupyter
+  # An empty, root-owned JUPYTER_CONFIG_DIR: ~/.jupyter (the user's, on the persistent home) is not read.
+  B=$R/etc/nbsynth/jupyter-base
+  mkdir -p "$B"
+  put "$J/jupyter_server_config.py" 644 <<'NBSYNTH_EOF'
+# nbsynth download block. Root-owned and first on JUPYTER_CONFIG_PATH, so it is loaded last and wins.
+from jupyter_server.auth.authorizer import AllowAllAuthorizer
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.services.contents.manager import ContentsManager
+from tornado import web
+class NbsynthNoFiles(JupyterHandler):
+ def get(self, path, include_body=True):
+  raise web.HTTPError(403, "downloads are disabled on this notebook instance")
+ head = get
+class NbsynthAuthorizer(AllowAllAuthorizer):
+ def is_authorized(self, handler, user, action, resource):
+  path = handler.request.path[len(handler.base_url):]
+  return resource != "nbconvert" and not path.startswith("files/")
+ContentsManager.get_extra_handlers = lambda self: [(r"/files/(.*)", NbsynthNoFiles)]
+c.ServerApp.authorizer_class = NbsynthAuthorizer
+NBSYNTH_EOF
+  # Maps, not lists, so that no lower config can flip an entry back; locked for the Plugin Manager.
+  P='"@jupyterlab/docmanager-extension:download":true,"@jupyterlab/docmanager-extension:open-browser-tab":true,"@jupyterlab/filebrowser-extension:download":true,"@jupyterlab/filebrowser-extension:open-browser-tab":true,"@jupyterlab/notebook-extension:export":true'
+  put "$J/labconfig/page_config.json" 644 <<EOF
+{"disabledExtensions":{$P},"lockedExtensions":{$P}}
+EOF
+  # The image starts the server after `micromamba activate base`, which sources activate.d: the
+  # variables reach the server from there. JUPYTER_CONFIG_PATH outranks every other config directory.
+  put "$C/etc/conda/activate.d/zz-nbsynth.sh" 644 <<EOF
+export JUPYTER_CONFIG_PATH=$J
+export JUPYTER_CONFIG_DIR=$B
+export JUPYTER_PREFER_ENV_PATH=0
+export PYTHONNOUSERSITE=1
+export JUPYTERLAB_SETTINGS_DIR=$H/.jupyter/lab/user-settings
+export JUPYTERLAB_WORKSPACES_DIR=$H/.jupyter/lab/workspaces
+EOF
+  # The user owns the environment; root owns the directories on the way to that file, so it can be
+  # neither removed nor renamed away. The rest of the environment (packages, labconfig) stays theirs.
+  for d in "$C" "$C/etc" "$C/etc/conda" "$C/etc/conda/activate.d" "$R/etc/nbsynth" "$J" "$J/labconfig" "$B"; do
+    chown root:root "$d"
+    chmod 755 "$d"
+  done
+  if pgrep -u "$U" -f 'jupyter-lab|jupyter lab|jupyter_server' >/dev/null 2>&1; then
+    log "a Jupyter server is already running: the download block applies from its next start"
+  fi
 
   log "packages: private index only"
   put "$R/etc/pip.conf" 644 <<'EOF'
