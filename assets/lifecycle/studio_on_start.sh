@@ -90,13 +90,13 @@ EOF
 
   # Last: after this, nothing runs as root in the space. The image grants NOPASSWD to ALL.
   log "root access off: removing passwordless sudo"
-  g=$(id -gn "$U" 2>/dev/null || echo users)
+  # Lines for the user, their group, their uid or everyone.
+  who="($U|ALL|%$(id -gn "$U" 2>/dev/null || echo users)|%$U|#$(id -u "$U" 2>/dev/null || echo 1000))"
   for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
     [ -f "$f" ] || continue
-    who="($U|ALL|%$g|%$U|#$(id -u "$U" 2>/dev/null || echo 1000))"
-    grep -Eq "^[[:space:]]*$who[[:space:]].*NOPASSWD" "$f" || continue
+    grep -Eq "^[[:space:]]*${who}[[:space:]].*NOPASSWD" "$f" || continue
     t=$(mktemp)
-    sed -E "/^[[:space:]]*$who[[:space:]].*NOPASSWD/d" "$f" >"$t"
+    sed -E "/^[[:space:]]*${who}[[:space:]].*NOPASSWD/d" "$f" >"$t"
     chmod 440 "$t"
     visudo -cqf "$t" || { log "edited $f would not parse; left unchanged"; exit 1; }
     install -o root -g root -m 440 "$t" "$f"

@@ -208,3 +208,17 @@ def test_studio_script_blocks_downloads_removes_sudo_and_the_lock_holds(space):
     run = space.py(code)
     assert run.returncode == 0, run.stderr
     assert_downloads_blocked(space.restart())
+
+
+def test_every_rendered_studio_script_passes_shellcheck(nbsynth, tmp_path):
+    shellcheck = need("shellcheck")
+    root = pathlib.Path(__file__).resolve().parents[3]
+    for bp in [pathlib.Path(__file__).parent / "blueprints/studio.yaml", root / "blueprints/studio.yaml",
+               root / "blueprints/mixed.yaml"]:
+        run = subprocess.run([str(nbsynth), "build", str(bp), "--out", str(tmp_path)], capture_output=True, text=True,
+                             timeout=120)
+        assert run.returncode == 0, run.stderr
+    scripts = sorted(tmp_path.glob("*/*.studio-*.sh"))
+    assert len(scripts) >= 8, scripts
+    check = subprocess.run([shellcheck, "-s", "bash", *map(str, scripts)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

@@ -95,6 +95,7 @@ NBSYNTH_STACK=studio
 AWS_DEFAULT_REGION=${AWS::Region}
 NBSYNTH_VPC_ID=${Vpc}
 NBSYNTH_SUBNET_IDS=${SubnetA},${SubnetB}
+NBSYNTH_SECURITY_GROUP_ID=${DanUserGroup.GroupId}
 NBSYNTH_KMS_KEY_ARN=${NotebookKey.Arn}
 NBSYNTH_BUCKETS=acme-ml-datasets
 EOF
@@ -102,13 +103,13 @@ EOF
 
   # Last: after this, nothing runs as root in the space. The image grants NOPASSWD to ALL.
   log "root access off: removing passwordless sudo"
-  g=$(id -gn "$U" 2>/dev/null || echo users)
+  # Lines for the user, their group, their uid or everyone.
+  who="($U|ALL|%$(id -gn "$U" 2>/dev/null || echo users)|%$U|#$(id -u "$U" 2>/dev/null || echo 1000))"
   for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
     [ -f "$f" ] || continue
-    who="($U|ALL|%$g|%$U|#$(id -u "$U" 2>/dev/null || echo 1000))"
-    grep -Eq "^[[:space:]]*$who[[:space:]].*NOPASSWD" "$f" || continue
+    grep -Eq "^[[:space:]]*${who}[[:space:]].*NOPASSWD" "$f" || continue
     t=$(mktemp)
-    sed -E "/^[[:space:]]*$who[[:space:]].*NOPASSWD/d" "$f" >"$t"
+    sed -E "/^[[:space:]]*${who}[[:space:]].*NOPASSWD/d" "$f" >"$t"
     chmod 440 "$t"
     visudo -cqf "$t" || { log "edited $f would not parse; left unchanged"; exit 1; }
     install -o root -g root -m 440 "$t" "$f"
@@ -126,3 +127,17 @@ else
   # One sudo call carries every root step: once the last of them removes sudo, none is left to run.
   sudo -n bash -c "$(declare -p R U H C); $(declare -f log harden); harden"
 fi
+
+# The blueprint's on_start script, in its own process so that its exit code is its own.
+u=$(mktemp)
+cat >"$u" <<'NBSYNTH_USER_EOF'
+#!/bin/bash
+# Runs as sagemaker-user at every app start, after the hardening: a note in the home directory.
+set -euo pipefail
+echo "Modelling team: data under s3://acme-ml-datasets/datasets/" > /home/sagemaker-user/README-data.txt
+NBSYNTH_USER_EOF
+rc=0
+bash "$u" || rc=$?
+rm -f "$u"
+log "the blueprint's on_start script ended with exit code $rc"
+exit "$rc"

@@ -78,26 +78,37 @@ EOF
     log "a Jupyter server is already running: the download block applies from its next start"
   fi
 
+  log "packages: private index only"
+  put "$R/etc/pip.conf" 644 <<'EOF'
+[global]
+index-url = https://pypi.internal.example.com/simple
+EOF
+  # No conda channel is reachable; #!final stops any other .condarc adding one.
+  put "$R/etc/conda/.condarc" 644 <<'EOF'
+channels: [] #!final
+default_channels: [] #!final
+EOF
+
   mkdir -p "$H/.nbsynth"
   put "$H/.nbsynth/env" 644 <<'EOF'
-NBSYNTH_STACK=mixed
+NBSYNTH_STACK=studio
 AWS_DEFAULT_REGION=${AWS::Region}
 NBSYNTH_VPC_ID=${Vpc}
 NBSYNTH_SUBNET_IDS=${SubnetA},${SubnetB}
 NBSYNTH_KMS_KEY_ARN=${NotebookKey.Arn}
-NBSYNTH_BUCKETS=shared-datasets
+NBSYNTH_BUCKETS=acme-ml-datasets
 EOF
   chown -h "$(id -u "$U"):$(id -g "$U")" "$H/.nbsynth" "$H/.nbsynth/env"
 
   # Last: after this, nothing runs as root in the space. The image grants NOPASSWD to ALL.
   log "root access off: removing passwordless sudo"
-  g=$(id -gn "$U" 2>/dev/null || echo users)
+  # Lines for the user, their group, their uid or everyone.
+  who="($U|ALL|%$(id -gn "$U" 2>/dev/null || echo users)|%$U|#$(id -u "$U" 2>/dev/null || echo 1000))"
   for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
     [ -f "$f" ] || continue
-    who="($U|ALL|%$g|%$U|#$(id -u "$U" 2>/dev/null || echo 1000))"
-    grep -Eq "^[[:space:]]*$who[[:space:]].*NOPASSWD" "$f" || continue
+    grep -Eq "^[[:space:]]*${who}[[:space:]].*NOPASSWD" "$f" || continue
     t=$(mktemp)
-    sed -E "/^[[:space:]]*$who[[:space:]].*NOPASSWD/d" "$f" >"$t"
+    sed -E "/^[[:space:]]*${who}[[:space:]].*NOPASSWD/d" "$f" >"$t"
     chmod 440 "$t"
     visudo -cqf "$t" || { log "edited $f would not parse; left unchanged"; exit 1; }
     install -o root -g root -m 440 "$t" "$f"
