@@ -209,16 +209,23 @@ pub fn check(
             let zones = u64::from(bp.network.zones);
             let notebooks = (owners.len() as u64).div_ceil(zones);
             // Notebooks land in subnets by a hash of their owner: allow twice the even share.
-            let needed = endpoints + (2 * notebooks).min(owners.len() as u64);
+            // Studio takes 2 to 4 addresses per user, in whichever subnet the domain picks.
+            let studio_ips = 4 * super::studio::users(bp).len() as u64;
+            let needed = endpoints + (2 * notebooks).min(owners.len() as u64) + studio_ips;
             if needed > per_subnet {
                 out.push(
                     Diagnostic::error(
                         "E0205",
                         format!(
-                            "{} split into {} subnets gives /{prefix} subnets with {per_subnet} usable addresses; {needed} are needed ({endpoints} endpoint interfaces and up to {} notebooks per subnet)",
+                            "{} split into {} subnets gives /{prefix} subnets with {per_subnet} usable addresses; {needed} are needed ({endpoints} endpoint interfaces and up to {} notebooks per subnet{})",
                             bp.network.cidr,
                             bp.network.zones,
-                            needed - endpoints
+                            needed - endpoints - studio_ips,
+                            if studio_ips > 0 {
+                                format!(", {studio_ips} for Studio apps")
+                            } else {
+                                String::new()
+                            }
                         ),
                     )
                     .at(file, val(p))
