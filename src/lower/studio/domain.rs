@@ -13,6 +13,7 @@ use crate::lower::Shared;
 use crate::lower::naming::{Names, tags};
 
 pub const DEFAULT_ROLE: &str = "StudioDefaultRole";
+pub const BASE_GROUP: &str = "StudioDefaultSecurityGroup";
 
 /// Every app type the Studio web portal knows (the schema's `AppType`); all but the blueprint's
 /// apps are hidden.
@@ -93,10 +94,34 @@ pub fn lower(
         .copied()
         .filter(|a| !studio.apps.iter().any(|app| app.app_type() == *a))
         .collect();
+    // Older API references require DefaultUserSettings.SecurityGroups for a VpcOnly domain.
+    // SageMaker adds the domain's groups to every app, so this one admits nothing and sends nothing.
+    let base_group = t.add(
+        LogicalId::new(&[BASE_GROUP]),
+        Resource::new(
+            "AWS::EC2::SecurityGroup",
+            json!({
+                "GroupDescription": format!("{}: Studio domain default, admits and sends nothing (each user has their own group)", names.stack),
+                "VpcId": shared.vpc,
+                "SecurityGroupEgress": [{
+                    "IpProtocol": "icmp",
+                    "FromPort": 252,
+                    "ToPort": 86,
+                    "CidrIp": "255.255.255.255/32",
+                    "Description": "No outbound traffic (an empty egress list would allow all)"
+                }],
+                "Tags": tags(bp, &[("Name", &format!("{}-studio-default", names.stack))]),
+            }),
+        ),
+    );
     let mut user = serde_json::Map::new();
     user.insert(
         "ExecutionRole".into(),
         get_att(&LogicalId::new(&[DEFAULT_ROLE]), "Arn"),
+    );
+    user.insert(
+        "SecurityGroups".into(),
+        json!([get_att(&base_group, "GroupId")]),
     );
     user.insert("StudioWebPortal".into(), json!("ENABLED"));
     user.insert("DefaultLandingUri".into(), json!("studio::"));
