@@ -159,7 +159,8 @@ fn schema_defaults_are_the_model_defaults() {
         "network": {}, "encryption": {}, "lifecycle": {}, "access": {},
         "jobs": { "output": "s3://acme-bucket/jobs/{owner}/" },
         "data": { "buckets": [{ "name": "acme-bucket" }] },
-        "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] }
+        "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] },
+        "studio": { "defaults": {}, "users": [{ "user": "carol" }] }
     });
     let bp: Blueprint = serde_json::from_value(sparse).unwrap();
     let mut model = serde_json::to_value(&bp).unwrap();

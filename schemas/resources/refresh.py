@@ -54,6 +54,7 @@ TYPES = sorted({
     "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::IAM::InstanceProfile", "AWS::IAM::User",
     "AWS::IAM::Group", "AWS::Lambda::Function", "AWS::Lambda::Permission",
     "AWS::SageMaker::Domain", "AWS::SageMaker::UserProfile", "AWS::SageMaker::Space",
+    "AWS::SageMaker::StudioLifecycleConfig",
     "AWS::SSM::Parameter", "AWS::SecretsManager::Secret", "AWS::CodeCommit::Repository",
     "AWS::CloudWatch::Alarm", "AWS::Events::Rule", "AWS::SNS::Topic", "AWS::SQS::Queue",
     "AWS::Logs::MetricFilter",

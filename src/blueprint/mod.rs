@@ -8,6 +8,7 @@ pub mod platform;
 mod salvage;
 pub mod schema;
 pub mod semantic;
+pub mod studio;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,6 +122,11 @@ fn read_scripts(
                 format!("/notebooks/instances/{i}/lifecycle/on_start"),
                 &l.on_start,
             );
+        }
+    }
+    for (i, u) in studio::users(bp).iter().enumerate() {
+        if let Some(l) = &u.lifecycle {
+            push(format!("/studio/users/{i}/lifecycle/on_start"), &l.on_start);
         }
     }
     let mut out = BTreeMap::new();

@@ -22,6 +22,8 @@ pub struct Blueprint {
     pub data: Data,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// Optional when `studio:` is present (semantic check: at least one owner or user).
+    #[serde(default)]
     pub notebooks: Notebooks,
     #[serde(default)]
     pub repositories: BTreeMap<String, Repository>,
@@ -32,6 +34,8 @@ pub struct Blueprint {
     pub jobs: Option<Jobs>,
     #[serde(default)]
     pub waivers: Vec<Waiver>,
+    #[serde(default)]
+    pub studio: Option<super::studio::Studio>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -189,7 +193,8 @@ impl PipMirror {
 }
 
 impl Blueprint {
-    /// Every `pip_mirror` the blueprint sets: blueprint-wide, then each owner's override.
+    /// Every `pip_mirror` the blueprint sets: blueprint-wide, then each owner's and Studio user's
+    /// override.
     pub fn pip_mirrors(&self) -> impl Iterator<Item = &PipMirror> {
         std::iter::once(self.lifecycle.pip_mirror.as_ref())
             .chain(
@@ -197,6 +202,11 @@ impl Blueprint {
                     .instances
                     .iter()
                     .map(|i| i.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
+            )
+            .chain(
+                super::studio::users(self)
+                    .iter()
+                    .map(|u| u.lifecycle.as_ref().and_then(|l| l.pip_mirror.as_ref())),
             )
             .flatten()
     }
@@ -267,7 +277,7 @@ impl Lifecycle {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notebooks {
     #[serde(default)]

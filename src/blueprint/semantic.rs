@@ -123,6 +123,10 @@ pub fn check(
         .iter()
         .map(|i| i.owner.clone())
         .collect();
+    // Waivers and access principals may name Studio users as well as notebook owners.
+    let mut people = owners.clone();
+    people.extend(super::studio::users(bp).iter().map(|u| u.user.clone()));
+    out.extend(super::studio::check(file, bp, spans));
 
     // Repositories referenced by notebooks exist.
     let repo_names: Vec<String> = bp.repositories.keys().cloned().collect();
@@ -205,16 +209,23 @@ pub fn check(
             let zones = u64::from(bp.network.zones);
             let notebooks = (owners.len() as u64).div_ceil(zones);
             // Notebooks land in subnets by a hash of their owner: allow twice the even share.
-            let needed = endpoints + (2 * notebooks).min(owners.len() as u64);
+            // Studio takes 2 to 4 addresses per user, in whichever subnet the domain picks.
+            let studio_ips = 4 * super::studio::users(bp).len() as u64;
+            let needed = endpoints + (2 * notebooks).min(owners.len() as u64) + studio_ips;
             if needed > per_subnet {
                 out.push(
                     Diagnostic::error(
                         "E0205",
                         format!(
-                            "{} split into {} subnets gives /{prefix} subnets with {per_subnet} usable addresses; {needed} are needed ({endpoints} endpoint interfaces and up to {} notebooks per subnet)",
+                            "{} split into {} subnets gives /{prefix} subnets with {per_subnet} usable addresses; {needed} are needed ({endpoints} endpoint interfaces and up to {} notebooks per subnet{})",
                             bp.network.cidr,
                             bp.network.zones,
-                            needed - endpoints
+                            needed - endpoints - studio_ips,
+                            if studio_ips > 0 {
+                                format!(", {studio_ips} for Studio apps")
+                            } else {
+                                String::new()
+                            }
                         ),
                     )
                     .at(file, val(p))
@@ -274,12 +285,12 @@ pub fn check(
             }
             out.push(d.help("`nbsynth rules` lists the rules"));
         }
-        if let Some(o) = w.owner.as_ref().filter(|o| !owners.contains(o)) {
+        if let Some(o) = w.owner.as_ref().filter(|o| !people.contains(o)) {
             out.push(owner_error(
                 file,
                 val(&format!("/waivers/{i}/owner")),
                 o,
-                &owners,
+                &people,
                 "E0208",
             ));
         }
@@ -306,12 +317,12 @@ pub fn check(
     // Access principals name owners.
     if let Some(access) = &bp.access {
         for o in access.principals.keys() {
-            if !owners.contains(o) {
+            if !people.contains(o) {
                 let p = format!(
                     "/access/principals/{}",
                     crate::source::yaml::escape_pointer(o)
                 );
-                out.push(owner_error(file, key(&p), o, &owners, "E0209"));
+                out.push(owner_error(file, key(&p), o, &people, "E0209"));
             }
         }
     }
@@ -383,7 +394,8 @@ pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
     if any_idle {
         out.push(("sagemaker-api", "idle_shutdown"));
     }
-    if bp.access.as_ref().is_some_and(|a| a.via_vpc_endpoint) {
+    let via_endpoint = bp.access.as_ref().is_some_and(|a| a.via_vpc_endpoint);
+    if via_endpoint && !bp.notebooks.instances.is_empty() {
         out.push(("notebook", "access.via_vpc_endpoint"));
     }
     // The notebook creates and watches jobs through the SageMaker API; job data goes through
@@ -394,6 +406,9 @@ pub fn required_endpoints(bp: &Blueprint) -> Vec<(&'static str, &'static str)> {
     if bp.pip_mirrors().any(PipMirror::uses_codeartifact) {
         out.push(("codeartifact-api", "the CodeArtifact pip_mirror"));
         out.push(("codeartifact-repositories", "the CodeArtifact pip_mirror"));
+    }
+    if bp.studio.is_some() {
+        out.extend(super::studio::required_endpoints());
     }
     out
 }

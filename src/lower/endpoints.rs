@@ -14,8 +14,9 @@ use crate::cfn::{LogicalId, Resource, Template, get_att, sub};
 /// Service name of an interface endpoint, by its short name in the blueprint.
 pub fn service_name(short: &str) -> String {
     match short {
-        // The notebook endpoint alone lives outside the com.amazonaws namespace.
+        // The notebook and Studio endpoints alone live outside the com.amazonaws namespace.
         "notebook" => "aws.sagemaker.${AWS::Region}.notebook".into(),
+        "studio" => "aws.sagemaker.${AWS::Region}.studio".into(),
         "sagemaker-api" => "com.amazonaws.${AWS::Region}.sagemaker.api".into(),
         "sagemaker-runtime" => "com.amazonaws.${AWS::Region}.sagemaker.runtime".into(),
         "codeartifact-api" => "com.amazonaws.${AWS::Region}.codeartifact.api".into(),
@@ -32,6 +33,11 @@ pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shar
         .instances
         .iter()
         .map(|i| i.owner.as_str())
+        .chain(
+            crate::blueprint::studio::users(bp)
+                .iter()
+                .map(|u| u.user.as_str()),
+        )
         .collect();
     let grants = data_grants(bp, owners.iter().copied());
     let statements = s3_statements(&grants, true);

@@ -182,7 +182,7 @@ fn script_pointer(
 /// placeholders. A script over the limit (or any, with `always_compress`) is compressed
 /// (placeholders kept outside the payload);
 /// errs with the worst-case size when even that does not fit.
-fn content(script: &str, env: &EnvFacts, always_compress: bool) -> Result<Value, usize> {
+pub(crate) fn content(script: &str, env: &EnvFacts, always_compress: bool) -> Result<Value, usize> {
     let placeholders: BTreeSet<&str> = env
         .lines
         .iter()

@@ -16,6 +16,7 @@ mod naming;
 mod network;
 mod notebook;
 mod security;
+mod studio;
 
 use std::collections::BTreeMap;
 
@@ -93,21 +94,38 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     security::lower(bp, &names, &mut t, &mut shared);
     endpoints::lower(bp, &names, &mut t, &mut shared);
     let roles = iam::lower_roles(bp, &names, &mut t);
+    // Studio execution roles use the key through their IAM policies, as the owner roles do: the
+    // key policy names only the account.
+    let studio_roles = studio::lower_roles(loaded, &names, &mut t);
     kms::lower(bp, &names, &mut t, &mut shared);
     jobs::lower(bp, &names, &mut t, &shared);
     iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
     let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared, options.compress_scripts)?;
     notebook::lower(bp, &names, &mut t, &shared, &roles, &lifecycles.by_owner);
+    let mut scripts = lifecycles.files;
+    scripts.extend(studio::lower(
+        loaded,
+        &names,
+        &mut t,
+        &shared,
+        &studio_roles,
+        options.compress_scripts,
+    )?);
     outputs(bp, &names, &mut t, &shared);
-    waivers(bp, &names, &mut t);
+    waivers(loaded, &names, &mut t);
 
-    let mut owner_resources = BTreeMap::new();
+    let mut owner_resources: BTreeMap<String, Vec<LogicalId>> = BTreeMap::new();
     for inst in &bp.notebooks.instances {
         owner_resources.insert(inst.owner.clone(), names.owner_ids(&inst.owner));
     }
+    for u in crate::blueprint::studio::users(bp) {
+        let ids = owner_resources.entry(u.user.clone()).or_default();
+        ids.extend(studio::user_ids(loaded, &u.user));
+        ids.sort();
+    }
     Ok(Lowered {
         template: t,
-        scripts: lifecycles.files,
+        scripts,
         owner_resources,
     })
 }
@@ -157,13 +175,15 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
 
 /// Blueprint waivers become resource Metadata, so `nbsynth check` on the written template
 /// reaches the same verdicts as the build.
-fn waivers(bp: &Blueprint, names: &Names, t: &mut Template) {
+fn waivers(loaded: &Loaded, names: &Names, t: &mut Template) {
+    let bp = &loaded.blueprint;
     let mut stack_level = Vec::new();
     for w in &bp.waivers {
         let entry = json!({"rule": w.rule, "reason": w.reason});
         match &w.owner {
             Some(owner) => {
-                for id in names.owner_ids(owner) {
+                let studio = studio::user_ids(loaded, owner);
+                for id in names.owner_ids(owner).into_iter().chain(studio) {
                     if let Some(r) = t.resources.get_mut(&id) {
                         let md = r
                             .metadata

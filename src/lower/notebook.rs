@@ -34,10 +34,9 @@ pub fn lower(
         );
         repos.insert(name.clone(), id);
     }
-    let sg = shared
-        .notebook_sg
-        .clone()
-        .expect("security groups are lowered first");
+    let Some(sg) = shared.notebook_sg.clone() else {
+        return; // no notebook instances
+    };
     for inst in &bp.notebooks.instances {
         let owner = inst.owner.as_str();
         let d = &bp.notebooks.defaults;

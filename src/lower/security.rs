@@ -54,6 +54,11 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
             }),
         ),
     );
+    shared.endpoint_sg = Some(endpoint_sg.clone());
+    // A Studio-only blueprint has no notebooks: its users' groups are made with their profiles.
+    if bp.notebooks.instances.is_empty() {
+        return;
+    }
     let notebook_sg = t.add(
         LogicalId::new(&["NotebookSecurityGroup"]),
         Resource::new(
@@ -125,5 +130,4 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
         }]}})),
     );
     shared.notebook_sg = Some(notebook_sg);
-    shared.endpoint_sg = Some(endpoint_sg);
 }

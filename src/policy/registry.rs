@@ -237,6 +237,33 @@ fn table() -> Vec<Def> {
             ]
         ),
         guard!("iam", "IAM_POLICY_VERSION"),
+        guard!("studio", "STUDIO_DOMAIN_VPC_ONLY"),
+        guard!("studio", "STUDIO_DOMAIN_KMS_ENCRYPTED"),
+        guard!("studio", "STUDIO_SPACE_PRIVATE_NO_REMOTE_ACCESS"),
+        rust!(
+            "studio",
+            "STUDIO_USER_OWN_ROLE",
+            rules::studio::user_own_role,
+            ["AWS::SageMaker::UserProfile"]
+        ),
+        rust!(
+            "studio",
+            "STUDIO_USER_OWN_SECURITY_GROUP",
+            rules::studio::user_own_security_group,
+            ["AWS::SageMaker::Domain", "AWS::SageMaker::UserProfile"]
+        ),
+        rust!(
+            "studio",
+            "STUDIO_POSIX_UID",
+            rules::studio::posix_uid,
+            ["AWS::SageMaker::UserProfile"]
+        ),
+        rust!(
+            "studio",
+            "STUDIO_BUILTIN_LIFECYCLE",
+            rules::studio::builtin_lifecycle,
+            ["AWS::SageMaker::Domain", "AWS::SageMaker::UserProfile"]
+        ),
         guard!("kms", "KMS_KEY_ROTATION"),
         rust!(
             "kms",

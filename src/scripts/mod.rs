@@ -83,7 +83,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../assets/lifecycle/codeartifact.sh"),
     ),
 ];
-const JUPYTER_CONFIG: &str = include_str!("../../assets/lifecycle/jupyter_server_config.py");
+pub(crate) const JUPYTER_CONFIG: &str =
+    include_str!("../../assets/lifecycle/jupyter_server_config.py");
 const IDLE_PY: &str = include_str!("../../assets/lifecycle/idle.py");
 /// The signed AWS calls both Python programs make, put before each (each runs on its own).
 const AWS_PY: &str = include_str!("../../assets/lifecycle/aws.py");
@@ -99,7 +100,7 @@ pub const DOWNLOAD_PLUGINS: &[&str] = &[
 ];
 
 /// The entries of `disabledExtensions` and `lockedExtensions` in page_config.json.
-fn page_plugins() -> String {
+pub(crate) fn page_plugins() -> String {
     DOWNLOAD_PLUGINS
         .iter()
         .map(|p| format!("\"{p}\":true"))
@@ -109,7 +110,7 @@ fn page_plugins() -> String {
 
 /// The embedded Python without comments, docstrings and blank lines, indented by one space per
 /// level: the commented source stays in `assets/lifecycle/`, and the hook stays under 16 KiB.
-fn compact_python(source: &str) -> String {
+pub(crate) fn compact_python(source: &str) -> String {
     let mut out = String::new();
     for (i, line) in source.lines().enumerate() {
         let text = line.trim_start();
@@ -168,7 +169,7 @@ fn render_template(name: &str, ctx: minijinja::Value) -> Result<String, Error> {
 }
 
 /// Text that goes inside a quoted heredoc must not contain the heredoc's end marker as a line.
-fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
+pub(crate) fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
     if text.lines().any(|l| l == marker) {
         return Err(Error(format!(
             "{what} contains a line `{marker}`, which nbsynth reserves"
@@ -178,7 +179,7 @@ fn check_heredoc(what: &str, text: &str, marker: &str) -> Result<(), Error> {
 }
 
 /// A single-line value written verbatim into a config file.
-fn check_value(what: &str, value: &str) -> Result<(), Error> {
+pub(crate) fn check_value(what: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Error(format!(
             "{what} must be one word without spaces or control characters: {value:?}"
@@ -188,7 +189,7 @@ fn check_value(what: &str, value: &str) -> Result<(), Error> {
 }
 
 /// Scripts written by users on Windows would fail with "bad interpreter"; end every script with LF.
-fn normalize(script: &str) -> String {
+pub(crate) fn normalize(script: &str) -> String {
     let mut s = script.replace("\r\n", "\n");
     if !s.ends_with('\n') {
         s.push('\n');
@@ -335,6 +336,8 @@ pub fn compress(script: &str, keep: &[&str]) -> String {
     )
     .expect("the compression template renders with any payload")
 }
+
+pub mod studio;
 
 #[cfg(test)]
 mod tests;

@@ -189,7 +189,12 @@ fn build_protects_every_data_holding_resource() {
             }
         }
         holders.sort();
-        assert!(holders.iter().any(|h| h.ends_with("Notebook")), "{stack}");
+        assert!(
+            holders
+                .iter()
+                .any(|h| h.ends_with("Notebook") || h.ends_with("Domain")),
+            "{stack}"
+        );
         assert_eq!(
             denied, holders,
             "{stack}: the stack policy names exactly the data holders"
@@ -262,13 +267,20 @@ fn a_template_against_itself_plans_nothing_in_any_key_order() {
         }
         // Control: one changed create-only property is found in the same template.
         let mut changed = t.clone();
-        let nb = changed["Resources"]
-            .as_object_mut()
-            .unwrap()
+        let resources = changed["Resources"].as_object_mut().unwrap();
+        if let Some(nb) = resources
             .values_mut()
             .find(|r| r["Type"] == "AWS::SageMaker::NotebookInstance")
-            .unwrap();
-        nb["Properties"]["PlatformIdentifier"] = Value::String("notebook-al2-v1".into());
+        {
+            nb["Properties"]["PlatformIdentifier"] = Value::String("notebook-al2-v1".into());
+        } else {
+            // A Studio-only stack: the domain's authentication mode is create-only.
+            let domain = resources
+                .values_mut()
+                .find(|r| r["Type"] == "AWS::SageMaker::Domain")
+                .unwrap();
+            domain["Properties"]["AuthMode"] = Value::String("SSO".into());
+        }
         assert_eq!(
             nbsynth::plan::compare(&t, &changed).verdict(),
             nbsynth::plan::Verdict::DataLoss

@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod network;
 pub mod notebook;
 pub mod security_group;
+pub mod studio;
 pub mod template;
 
 use serde_json::Value;

@@ -185,6 +185,10 @@ pub(super) const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../../schemas/resources/aws-sagemaker-space.json"),
     ),
     (
+        "AWS::SageMaker::StudioLifecycleConfig",
+        include_str!("../../../schemas/resources/aws-sagemaker-studiolifecycleconfig.json"),
+    ),
+    (
         "AWS::SageMaker::UserProfile",
         include_str!("../../../schemas/resources/aws-sagemaker-userprofile.json"),
     ),

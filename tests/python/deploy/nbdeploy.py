@@ -29,6 +29,9 @@ def run(cmd, *, timeout=COMMAND_TIMEOUT, **kw):
 #   - Fn::Sub in lifecycle scripts: moto resolves Fn::Sub with two regular expressions; the escape
 #     `${!name}` loses its `!` only when no double quote follows before the `}`, so bash such as
 #     `${!f#"$H/.jupyter/"}` reaches the decoded script as `${!f#...}` instead of `${f#...}`.
+#   - AWS::SageMaker::Domain / UserProfile / Space / StudioLifecycleConfig: no moto CloudFormation model;
+#     the profiles' and policies' Fn::GetAtt/Fn::Sub of the domain fail the stack. Policy statements that
+#     name the domain are dropped one by one (listed by Sid); a policy left without any is removed.
 # Not removed, because moto skips them without failing and nothing refers to them, are the types
 # below in IGNORED_TYPES: the test lists them from `list-stack-resources` and asserts that set too.
 # --------------------------------------------------------------------------------------------------
@@ -50,6 +53,8 @@ UNMODELLED_TYPES = {
     "AWS::S3::BucketPolicy",
     "AWS::SageMaker::Domain",
     "AWS::SageMaker::UserProfile",
+    "AWS::SageMaker::Space",
+    "AWS::SageMaker::StudioLifecycleConfig",
 }
 # moto 5.2.5's enum for NotebookInstance InstanceType (copied from its validation error).
 MOTO_NOTEBOOK_INSTANCE_TYPES = {
@@ -125,7 +130,14 @@ def adapt_for_moto(template):
         props = r.get("Properties", {})
         for key in sorted(props):
             if refs_in(props[key]) & removed:
-                if isinstance(props[key], list):
+                if key == "PolicyDocument":
+                    # A policy keeps its other statements: only those naming a removed resource go.
+                    statements = props[key]["Statement"]
+                    for s in statements:
+                        if refs_in(s) & removed:
+                            changes.append(("reference-to-removed", f"{lid}.PolicyDocument[{s.get('Sid', '?')}]"))
+                    props[key]["Statement"] = [s for s in statements if not (refs_in(s) & removed)]
+                elif isinstance(props[key], list):
                     # A list (e.g. AdditionalCodeRepositories): drop the entries, keep the rest.
                     kept = [v for v in props[key] if not (refs_in(v) & removed)]
                     changes.append(("reference-to-removed", f"{lid}.{key}[{len(props[key]) - len(kept)} entries]"))
@@ -135,6 +147,11 @@ def adapt_for_moto(template):
                 else:
                     changes.append(("reference-to-removed", f"{lid}.{key}"))
                     del props[key]
+    for lid in sorted(res):
+        doc = res[lid].get("Properties", {}).get("PolicyDocument")
+        if doc is not None and not doc.get("Statement"):
+            del res[lid]
+            changes.append(("reference-to-removed", f"{lid} (no statement left)"))
     for oid in sorted(t.get("Outputs", {})):
         if refs_in(t["Outputs"][oid]) & removed:
             del t["Outputs"][oid]

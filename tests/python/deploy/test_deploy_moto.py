@@ -66,6 +66,25 @@ EXPECTED_CHANGES = {
         "instance-type": {f"{o}Notebook.InstanceType=ml.g4dn.xlarge" for o in ("Ben", "Gus", "Lena", "Quinn")},
         "sub-to-join": {"LIFECYCLE-CONFIGS"},
     },
+    # Studio: moto has no Domain/UserProfile/Space/StudioLifecycleConfig; the network, key, roles,
+    # groups and endpoints deploy, the statements about the domain are listed as removed.
+    **{name: {
+        "kms-tags": {"NotebookKey.Tags"},
+        "unmodelled-referenced": {"StudioDomain (AWS::SageMaker::Domain)"}
+        | {f"{u}UserProfile (AWS::SageMaker::UserProfile)" for u in users},
+        "reference-to-removed": {f"{u}UserGrants.PolicyDocument[{sid}]" for u in users for sid in (
+            "DescribeOwnStudio", "OpenOwnProfile", "RunOwnApps", "TagOwnAppsOnCreate",
+            "UpdateOwnSpaceWithoutRemoteAccess", "WriteOwnAppLogs")}
+        | {f"{u}UserSignIn.PolicyDocument[OpenOwnStudioProfile]" for u in users}
+        | {f"{u}UserSignIn (no statement left)" for u in users}
+        | {f"{u}UserSpace.DependsOn[{u}UserProfile]" for u in users}
+        | {f"{u}UserSpace.DomainId" for u in users}
+        | {f"Outputs.{o}" for o in ["StudioDomainId", "StudioHomeEfs"] + [f"{u}StudioSignIn" for u in users]},
+        **extra,
+    } for name, users, extra in [
+        ("studio", ["Carol", "Dan"], {}),
+        ("mixed", ["Alice", "Erin"], {"sub-to-join": {"LifecycleDefault.OnStart[0].Content"}}),
+    ]},
 }
 # Resources moto skips without failing (unmodelled, nothing refers to them), only the active ones
 # (the condition of the other egress resource is false with the default parameter value).
@@ -76,12 +95,20 @@ EXPECTED_IGNORED = {
     "minimal": {"NotebookEgressToS3"},
     "research": {"NotebookEgressToS3"},
     "team": {"NotebookEgressToS3"},
+    # Studio users' private spaces (nothing refers to them) and their groups' egress rules.
+    **{name: {f"{u}{suffix}" for u in users for suffix in ("UserSpace", "UserGroupToS3", "UserGroupNfsOut", "UserGroupAppsOut")}
+       | extra for name, users, extra in [("studio", ["Carol", "Dan"], set()),
+                                         ("mixed", ["Alice", "Erin"], {"NotebookEgressToS3"})]},
 }
 ANYWHERE = {"0.0.0.0/0", "::/0"}
 
 
 def _expected_changes(name, template):
     exp = {k: set(v) for k, v in EXPECTED_CHANGES[name].items()}
+    # Studio lifecycle configurations are named by a hash of their script: every one in the template.
+    exp.get("unmodelled-referenced", set()).update(
+        f"{lid} (AWS::SageMaker::StudioLifecycleConfig)"
+        for lid, r in template["Resources"].items() if r["Type"] == "AWS::SageMaker::StudioLifecycleConfig")
     if exp.get("sub-to-join") == {"LIFECYCLE-CONFIGS"}:
         # every lifecycle script hook (the number of configs follows the blueprint's distinct settings)
         exp["sub-to-join"] = {
@@ -489,6 +516,10 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
         for r in egress:
             if r.get("CidrIp") == "255.255.255.255/32":
                 continue  # the documented "no egress" placeholder
+            if r.get("DestinationSecurityGroupId") == phys[lid]:
+                # a Studio user's group: NFS and app ports to itself only
+                assert (r["IpProtocol"], r["FromPort"], r["ToPort"]) in {("tcp", 2049, 2049), ("tcp", 8192, 65535)}
+                continue
             assert (r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 443, 443), f"{lid}: egress {r}"
         checks.append(f"SG {lid}: ingress {sorted(map(str, got_in)) or 'none'}")
         template_only.append(f"SG {lid} egress: " + "; ".join(
@@ -498,10 +529,14 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
 
     phase("sgs")
     # 8. IAM: one role per owner, trusted only by SageMaker, with its inline policy as written
-    owners = [i["owner"] for i in bp["notebooks"]["instances"]]
+    owners = [i["owner"] for i in bp.get("notebooks", {}).get("instances", [])]
+    studio_users = [u["user"] for u in bp.get("studio", {}).get("users", [])]
     role_lids = of_type("AWS::IAM::Role")
-    # one notebook role per owner, and with `jobs:` one job execution role per owner
-    assert len(role_lids) == len(notebook_lids) * (2 if bp.get("jobs") else 1) == len(owners) * (2 if bp.get("jobs") else 1)
+    assert len(notebook_lids) == len(owners)
+    # one notebook role per owner (two with `jobs:`: the job execution role), one per Studio
+    # user, and the Studio domain's default role (no permissions)
+    per_owner = 2 if bp.get("jobs") else 1
+    assert len(role_lids) == len(owners) * per_owner + len(studio_users) + (1 if studio_users else 0)
     policies = {lid: props(lid) for lid in of_type("AWS::IAM::Policy")}
     n_statements = 0
     # All roles and policies from one `get-account-authorization-details`; the first role and managed
@@ -513,7 +548,8 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
         assert _norm_policy(trust) == _norm_policy(props(lid)["AssumeRolePolicyDocument"])
         for st in trust["Statement"]:
             assert st["Effect"] == "Allow" and _norm_policy(st["Principal"]) == {"Service": "sagemaker.amazonaws.com"}
-            assert _norm_policy(st["Action"]) == "sts:AssumeRole"
+            studio_trust = ["sts:AssumeRole", "sts:SetSourceIdentity"]  # profile name as source identity
+            assert _norm_policy(st["Action"]) in ("sts:AssumeRole", studio_trust)
         inline = {q["PolicyName"]: q["PolicyDocument"] for q in role["RolePolicyList"]}
         want = {q["PolicyName"]: q["PolicyDocument"] for q in policies.values() if phys[lid] in q["Roles"]}
         assert sorted(inline) == sorted(want), f"{lid}: inline policies"
@@ -533,13 +569,14 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
                 for a in _as_list(st["Action"]):
                     assert "*" not in a, f"{pname}: wildcard action {a}"
                 # `*` only for actions without resource-level permissions: the EC2 Describe
-                # actions, and sts:GetServiceBearerToken (no resource type) under a condition.
+                # actions, SageMaker listing, and sts:GetServiceBearerToken (no resource type)
+                # under a condition.
                 if "*" in _as_list(st["Resource"]):
                     actions = _as_list(st["Action"])
                     if set(actions) <= {"sts:GetServiceBearerToken"}:
                         assert st.get("Condition"), f"{pname}: {st['Action']} on * without a condition"
                     else:
-                        assert all(a.startswith("ec2:Describe") for a in actions), f"{pname}: Resource *"
+                        assert all(a.startswith(("ec2:Describe", "sagemaker:List")) for a in actions), f"{pname}: Resource *"
     checks.append(f"{len(role_lids)} roles trusted only by sagemaker.amazonaws.com, {n_statements} statements as written")
     attached_to = {}
     for r in auth["RoleDetailList"]:
@@ -637,7 +674,9 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
             assert got_text == want, f"{lid} {hook}: decoded content differs from the resolved script"
             checks.append(f"{cfg_name}.{suffix}.sh == decoded {hook} ({len(content)} b64 chars, "
                           f"placeholders {placeholders})")
-    assert {f.name for f in scripts_dir.glob("*.sh")} == expected_files
+    studio_scripts = {f"{r['Properties']['StudioLifecycleConfigName']}.studio-{r['Properties']['StudioLifecycleConfigAppType'].lower()}.sh"
+                      for r in res.values() if r["Type"] == "AWS::SageMaker::StudioLifecycleConfig"}
+    assert {f.name for f in scripts_dir.glob("*.sh")} == expected_files | studio_scripts
 
     phase("lifecycle")
     # 12. outputs: rebuilt by an update-stack with the same template (moto's change-set gap)
@@ -651,7 +690,8 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     got_outs = {o["OutputKey"]: o["OutputValue"] for o in outs}
     want_outs = {k: str(ev.eval(o["Value"])) for k, o in adapted.get("Outputs", {}).items()}
     assert got_outs == want_outs
-    assert {"VpcId", "SubnetIds", "KmsKeyArn", "NotebookSecurityGroupId"} <= set(got_outs)
+    assert {"VpcId", "SubnetIds", "KmsKeyArn"} <= set(got_outs)
+    assert ("NotebookSecurityGroupId" in got_outs) == bool(owners)  # no notebook group without notebooks
     assert got_outs["VpcId"] == vpc_id
     assert sum(k.endswith("NotebookName") for k in got_outs) == len(owners)
     checks.append(f"{len(got_outs)} outputs")

@@ -31,18 +31,21 @@ def hooks(template: dict) -> list:
     get fake values."""
     found = []
     for rid, res in template["Resources"].items():
-        if res["Type"] != "AWS::SageMaker::NotebookInstanceLifecycleConfig":
+        if res["Type"] == "AWS::SageMaker::StudioLifecycleConfig":  # one script, run at every app start
+            items = [("Content", {"Content": res["Properties"]["StudioLifecycleConfigContent"]})]
+        elif res["Type"] == "AWS::SageMaker::NotebookInstanceLifecycleConfig":
+            items = [(key, item) for key in ("OnCreate", "OnStart") for item in res["Properties"].get(key, [])]
+        else:
             continue
-        for key in ("OnCreate", "OnStart"):
-            for item in res["Properties"].get(key, []):
-                body = item["Content"]["Fn::Base64"]
-                if isinstance(body, dict):
-                    sub = body["Fn::Sub"]
-                    text = sub if isinstance(sub, str) else sub[0]
-                    script = PLACEHOLDER.sub(lambda m: fake(m.group(1)), text).replace("${!", "${")
-                else:
-                    text = script = body
-                found.append((f"{rid}.{key}", len(base64.b64encode(text.encode())), script))
+        for key, item in items:
+            body = item["Content"]["Fn::Base64"]
+            if isinstance(body, dict):
+                sub = body["Fn::Sub"]
+                text = sub if isinstance(sub, str) else sub[0]
+                script = PLACEHOLDER.sub(lambda m: fake(m.group(1)), text).replace("${!", "${")
+            else:
+                text = script = body
+            found.append((f"{rid}.{key}", len(base64.b64encode(text.encode())), script))
     return found
 
 
