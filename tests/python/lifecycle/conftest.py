@@ -191,8 +191,10 @@ class Instance:
 
     def make_system_env(self, venv_bin: pathlib.Path) -> None:
         """The JupyterSystemEnv stand-in: a venv of the test's Python whose own site-packages holds a
-        .pth to the shared venv's packages (jupyter_server, JupyterLab), and a `jupyter-lab` script."""
-        subprocess.run([user_python(), "-m", "venv", "--without-pip", str(self.env_dir)], check=True, timeout=120)
+        .pth to the shared venv's packages (jupyter_server, JupyterLab), and a `jupyter-lab` script.
+        With the system site, as in a conda environment, the user site is on (a plain venv turns it off)."""
+        subprocess.run([user_python(), "-m", "venv", "--without-pip", "--system-site-packages", str(self.env_dir)],
+                       check=True, timeout=120)
         purelib = sysconfig.get_path("purelib", vars={"base": str(self.env_dir)})
         shared = sysconfig.get_path("purelib", vars={"base": str(venv_bin.parent)})
         pathlib.Path(purelib, "nbsynth-test.pth").write_text(shared + "\n")
