@@ -3,9 +3,7 @@
 set -euo pipefail
 umask 022
 log() { echo "nbsynth: $*"; }
-# Runs on every start, so each step only writes what differs: a second run changes nothing.
 changed=0
-# put FILE MODE < CONTENT: install CONTENT, root-owned, unless FILE has it already.
 put() {
   local t
   t=$(mktemp)
@@ -17,24 +15,25 @@ put() {
   mkdir -p "$(dirname "$1")"
   install -m "$2" "$t" "$1"
   rm -f "$t"
-  changed=1
+  changed=$((changed + 1))
   log "wrote $1"
 }
-# Every absolute path starts with R so the tests can run this script against a sandbox root.
 R=${NBSYNTH_ROOT:-}
 H=$R/home/ec2-user
 
 log "download block"
 J=$R/etc/nbsynth/jupyter
 B=$R/etc/nbsynth/jupyter-base
+E=$H/anaconda3/envs/JupyterSystemEnv
 before=$changed
-# ~/.jupyter is ec2-user's, so the server must not read it: copy the platform's config (port,
-# certificate, extensions) as it is at boot, before any user session, into root-owned B.
 if [ -d "$H/.jupyter" ]; then
   while IFS= read -r -d '' f; do
     put "$B/${f#"$H/.jupyter/"}" 644 <"$f"
-  done < <(find "$H/.jupyter" -path "$H/.jupyter/lab" -prune -o -type f -print0)
+  done < <(find "$H/.jupyter" \( -path "$H/.jupyter/lab" -o -name migrated \) -prune -o -type f -print0)
+else
+  log "no $H/.jupyter: no platform config to copy"
 fi
+put "$B/migrated" 644 </dev/null
 put "$J/jupyter_server_config.py" 644 <<'NBSYNTH_EOF'
 # nbsynth download block. Root-owned and first on JUPYTER_CONFIG_PATH, so it is loaded last and wins.
 from jupyter_server.auth.authorizer import AllowAllAuthorizer
@@ -52,13 +51,10 @@ class NbsynthAuthorizer(AllowAllAuthorizer):
 ContentsManager.get_extra_handlers = lambda self: [(r"/files/(.*)", NbsynthNoFiles)]
 c.ServerApp.authorizer_class = NbsynthAuthorizer
 NBSYNTH_EOF
-# Maps, not lists, so that no lower config can flip an entry back; locked for the Plugin Manager.
 P='"@jupyterlab/docmanager-extension:download":true,"@jupyterlab/docmanager-extension:open-browser-tab":true,"@jupyterlab/filebrowser-extension:download":true,"@jupyterlab/filebrowser-extension:open-browser-tab":true,"@jupyterlab/notebook-extension:export":true'
 put "$J/labconfig/page_config.json" 644 <<EOF
 {"disabledExtensions":{$P},"lockedExtensions":{$P}}
 EOF
-# JUPYTER_CONFIG_PATH outranks every other config directory; JUPYTER_CONFIG_DIR replaces
-# ~/.jupyter; no user site and no preference for the (ec2-user owned) environment's directory.
 put "$R/etc/systemd/system/jupyter-server.service.d/nbsynth.conf" 644 <<EOF
 [Service]
 Environment=JUPYTER_CONFIG_PATH=$J
@@ -68,13 +64,31 @@ Environment=PYTHONNOUSERSITE=1
 Environment=JUPYTERLAB_SETTINGS_DIR=$H/.jupyter/lab/user-settings
 Environment=JUPYTERLAB_WORKSPACES_DIR=$H/.jupyter/lab/workspaces
 EOF
-# The documented way to give the platform's Jupyter server variables.
 p=$R/etc/profile.d/jupyter-env.sh
 put "$p" 644 < <(
   if [ -f "$p" ]; then grep -v '# nbsynth$' "$p" || true; fi
   sed -n 's/^Environment=\(.*\)/export \1 # nbsynth/p' "$R/etc/systemd/system/jupyter-server.service.d/nbsynth.conf"
 )
 chmod 755 "$R/etc/nbsynth" "$J" "$J/labconfig" "$B"
+if [ -d "$E" ]; then
+  if [ -n "$(find "$E" \( ! -user root -o -perm /022 ! -type l \) -print -quit)" ]; then
+    chown -R root:root "$E"
+    chmod -R go-w "$E"
+    changed=$((changed + 1))
+    log "made $E root-owned"
+  fi
+  for d in "$H/anaconda3" "$H/anaconda3/envs" "$E"; do
+    mountpoint -q "$d" && continue
+    if mount --bind "$d" "$d"; then
+      changed=$((changed + 1))
+      log "pinned $d"
+    else
+      log "WARNING: could not pin $d"
+    fi
+  done
+else
+  log "skipped: no $E, the server's environment is as the platform left it"
+fi
 [ "$changed" = "$before" ] || restart=1
 
 log "root access off: removing ec2-user's passwordless sudo"
@@ -87,11 +101,12 @@ for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
   visudo -cqf "$t" || { log "edited $f would not parse; left unchanged"; exit 1; }
   install -m 440 "$t" "$f"
   rm -f "$t"
-  changed=1
+  changed=$((changed + 1))
   log "removed passwordless sudo for ec2-user from $f"
 done
 visudo -cqf "$R/etc/sudoers" || { log "sudoers does not parse"; exit 1; }
 
+before=$changed
 log "idle shutdown: stop after 180 idle minutes"
 put "$R/opt/nbsynth/idle.py" 755 <<'NBSYNTH_EOF'
 #!/usr/bin/env python3
@@ -208,9 +223,23 @@ def main(args):
 if __name__ == "__main__":
  sys.exit(main(sys.argv[1:]))
 NBSYNTH_EOF
-put "$R/etc/cron.d/nbsynth-idle" 644 <<'EOF'
-*/5 * * * * root /usr/bin/python3 /opt/nbsynth/idle.py 180 >>/var/log/nbsynth-idle.log 2>&1
+put "$R/etc/systemd/system/nbsynth-idle.service" 644 <<'EOF'
+[Unit]
+Description=nbsynth idle check
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 -I -S /opt/nbsynth/idle.py 180
 EOF
+put "$R/etc/systemd/system/nbsynth-idle.timer" 644 <<'EOF'
+[Unit]
+Description=nbsynth idle check every 5 minutes
+[Timer]
+OnActiveSec=5min
+OnUnitActiveSec=5min
+[Install]
+WantedBy=timers.target
+EOF
+[ "$changed" = "$before" ] || timer=1
 
 log "packages: private index only"
 put "$R/etc/pip.conf" 644 <<'EOF'
@@ -218,7 +247,6 @@ put "$R/etc/pip.conf" 644 <<'EOF'
 index-url = https://pypi.internal.example.com/simple
 EOF
 if [ -e "$H/anaconda3/bin/conda" ] || [ -e "$R/opt/conda/bin/conda" ]; then
-  # No conda channel is reachable; #!final stops any other .condarc adding one.
   put "$R/etc/conda/.condarc" 644 <<'EOF'
 channels: [] #!final
 default_channels: [] #!final
@@ -236,11 +264,16 @@ NBSYNTH_BUCKETS=acme-ml-datasets
 EOF
 chown -h ec2-user:ec2-user "$H/.nbsynth" "$H/.nbsynth/env"
 
+if [ "${restart:-0}${timer:-0}" != 00 ]; then
+  systemctl daemon-reload
+fi
+if [ "${timer:-0}" = 1 ]; then
+  systemctl enable --now nbsynth-idle.timer
+fi
 if [ "${restart:-0}" = 1 ]; then
   log "restarting Jupyter for the new config"
-  systemctl daemon-reload
-  # --no-block: the restart must not hold up this script's 5-minute window.
-  systemctl --no-block restart jupyter-server.service
+  systemctl --no-block restart jupyter-server.service ||
+    log "WARNING: jupyter-server.service did not restart; the block applies from its next start"
 fi
 log "done (changed=$changed)"
 
