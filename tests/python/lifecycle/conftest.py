@@ -332,16 +332,14 @@ def http(method: str, url: str, body=None, token: str = TOKEN, timeout: float = 
 
 
 class Jupyter:
-    """A real Jupyter server (JupyterLab) process on 127.0.0.1, as some user, with a given environment."""
+    """A real Jupyter server (JupyterLab) process on 127.0.0.1, with a given command and environment
+    (the command drops to another user itself: see Instance.start_server)."""
 
-    def __init__(self, cmd, env, port, user=None, log=None):
+    def __init__(self, cmd, env, port, log=None):
         self.url = f"https://127.0.0.1:{port}/"
-        kwargs = {}
-        if user is not None:
-            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         self.log = open(log, "wb") if log else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, **kwargs)
+                                     start_new_session=True)
         deadline = time.time() + 90
         while True:
             assert self.proc.poll() is None, f"jupyter exited with {self.proc.returncode}; log: {log}"
