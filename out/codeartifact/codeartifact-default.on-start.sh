@@ -15,7 +15,7 @@ put() {
   mkdir -p "$(dirname "$1")"
   install -m "$2" "$t" "$1"
   rm -f "$t"
-  changed=1
+  changed=$((changed + 1))
   log "wrote $1"
 }
 R=${NBSYNTH_ROOT:-}
@@ -74,13 +74,13 @@ if [ -d "$E" ]; then
   if [ -n "$(find "$E" \( ! -user root -o -perm /022 ! -type l \) -print -quit)" ]; then
     chown -R root:root "$E"
     chmod -R go-w "$E"
-    changed=1
+    changed=$((changed + 1))
     log "made $E root-owned"
   fi
   for d in "$H/anaconda3" "$H/anaconda3/envs" "$E"; do
     mountpoint -q "$d" && continue
     if mount --bind "$d" "$d"; then
-      changed=1
+      changed=$((changed + 1))
       log "pinned $d"
     else
       log "WARNING: could not pin $d"
@@ -101,7 +101,7 @@ for f in "$R/etc/sudoers" "$R"/etc/sudoers.d/*; do
   visudo -cqf "$t" || { log "edited $f would not parse; left unchanged"; exit 1; }
   install -m 440 "$t" "$f"
   rm -f "$t"
-  changed=1
+  changed=$((changed + 1))
   log "removed passwordless sudo for ec2-user from $f"
 done
 visudo -cqf "$R/etc/sudoers" || { log "sudoers does not parse"; exit 1; }

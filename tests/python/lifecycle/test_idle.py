@@ -1,9 +1,10 @@
 """The idle check installed by the on-start script, run against a real Jupyter server (https, token) and a
 moto SageMaker API holding an InService notebook instance. The limit is a fraction of a minute here; the
-cron line installs it in whole minutes, and the checker always measures with the real clock."""
+systemd service installs it in whole minutes, and the checker always measures with the real clock."""
 import datetime as dt
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import time
@@ -18,12 +19,18 @@ ACCOUNT_ARN = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/"
 
 
 def installed(nbsynth, instance, tmp_path, blueprint):
-    """The checker and its cron line as the built on-start script installs them."""
+    """The checker and the command of its systemd service as the built on-start script installs them,
+    with the timer enabled and started in the same run (the root volume is new at every start)."""
     run = instance.run(build(nbsynth, blueprint, tmp_path / f"out-{blueprint}")["on-start"])
     assert run.returncode == 0, run.stdout + run.stderr
-    cron = (instance.root / "etc/cron.d/nbsynth-idle").read_text().split()
-    assert cron[:7] == ["*/5", "*", "*", "*", "*", "root", "/usr/bin/python3"]
-    flags = [w for w in cron[9:] if w.startswith("--")]
+    service = (instance.root / "etc/systemd/system/nbsynth-idle.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.*)$", service, re.M).group(1).split()
+    assert exec_start[:4] == ["/usr/bin/python3", "-I", "-S", "/opt/nbsynth/idle.py"], exec_start
+    assert exec_start[4].isdigit(), exec_start
+    assert "systemctl enable --now nbsynth-idle.timer" in instance.calls_made()
+    timer = (instance.root / "etc/systemd/system/nbsynth-idle.timer").read_text()
+    assert "OnUnitActiveSec=5min" in timer and "WantedBy=timers.target" in timer
+    flags = [w for w in exec_start[5:] if w.startswith("--")]
     return instance.root / "opt/nbsynth/idle.py", flags
 
 
@@ -50,7 +57,7 @@ class Stack:
         return self.sm.describe_notebook_instance(NotebookInstanceName=name or self.name)["NotebookInstanceStatus"]
 
     def check(self, flags=None, **env_overrides):
-        """Runs the checker as cron would (stdlib only: -S, no site-packages); returns (exit code, log)."""
+        """Runs the checker as its service does (isolated, no site-packages); returns (exit code, log)."""
         env = {"PATH": "/usr/bin:/bin", "NBSYNTH_JUPYTER_URL": self.jupyter.url,
                "NBSYNTH_JUPYTER_RUNTIME": str(self.base / "runtime"),
                "NBSYNTH_METADATA": str(self.base / f"{self.name}.json"),
@@ -82,6 +89,8 @@ class Stack:
 
         client = BlockingKernelClient(connection_file=str(self.base / f"runtime/kernel-{kid}.json"))
         client.load_connection_file()
+        # The heartbeat's default second is too short on a loaded test machine.
+        client.hb_channel.time_to_dead = 30.0
         client.start_channels()
         return client
 
