@@ -3,6 +3,7 @@
 //! next stage runs only on a clean result.
 
 pub mod model;
+pub mod perimeter;
 pub mod schema;
 pub mod semantic;
 

@@ -147,19 +147,31 @@ pub fn check(
         }
     }
 
-    // Without an internet route, notebooks can clone only through the CodeCommit endpoint.
-    if bp.network.existing.is_none() {
+    // Without an internet route, notebooks can clone only through the CodeCommit endpoint; on
+    // an existing network, through the HTTPS egress the blueprint opens.
+    let egress = bp
+        .network
+        .existing
+        .as_ref()
+        .map(|e| !e.https_egress.is_empty());
+    if egress != Some(true) {
         for (name, repo) in &bp.repositories {
-            if !repo.url.starts_with("https://git-codecommit.") {
+            let Some(url) = &repo.url else { continue };
+            if !url.starts_with("https://git-codecommit.") {
                 let p = format!(
                     "/repositories/{}/url",
                     crate::source::yaml::escape_pointer(name)
                 );
+                let help = if egress.is_some() {
+                    "the notebooks' security group allows HTTPS only to the VPC endpoints and S3; add the Git server's IPv4 block to `network.existing.https_egress`, or name a CodeCommit repository with `codecommit: NAME`"
+                } else {
+                    "the generated VPC has no route out; name a CodeCommit repository with `codecommit: NAME`, or bring a network that reaches it under `network.existing`"
+                };
                 out.push(
                     Diagnostic::error("E0214", format!("repository `{name}` is not reachable from the isolated network"))
                         .at(file, val(&p))
                         .label("needs the internet")
-                        .help("the generated VPC has no route out; use a CodeCommit URL (https://git-codecommit.REGION.amazonaws.com/v1/repos/NAME), or bring a network that reaches it under `network.existing`"),
+                        .help(help),
                 );
             }
         }
@@ -315,6 +327,8 @@ pub fn check(
         }
     }
 
+    out.extend(super::perimeter::check(file, bp, spans));
+
     // An explicit endpoint list must contain what the features need.
     if let Endpoints::List(list) = &bp.network.endpoints {
         for (needed, why) in required_endpoints(bp) {
@@ -386,7 +400,7 @@ pub fn endpoint_names(bp: &Blueprint) -> BTreeSet<String> {
             if bp
                 .repositories
                 .values()
-                .any(|r| r.url.contains("git-codecommit."))
+                .any(|r| r.clone_url().contains("git-codecommit."))
             {
                 s.insert("git-codecommit".into());
                 s.insert("codecommit".into());

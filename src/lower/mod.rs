@@ -88,7 +88,8 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
         interface_endpoints: Vec::new(),
     };
     security::lower(bp, &names, &mut t, &mut shared);
-    endpoints::lower(bp, &names, &mut t, &mut shared);
+    endpoints::lower_gateway(bp, &names, &mut t, &mut shared);
+    endpoints::lower_interfaces(bp, &mut t, &mut shared);
     let roles = iam::lower_roles(bp, &names, &mut t);
     kms::lower(bp, &names, &mut t, &mut shared, &roles);
     iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
