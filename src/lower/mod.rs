@@ -6,6 +6,7 @@
 //! owners can collide), lifecycle configurations are named by a hash of their settings.
 
 mod endpoints;
+mod flowlogs;
 mod iam;
 mod kms;
 mod lifecycle;
@@ -92,6 +93,7 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     endpoints::lower_interfaces(bp, &mut t, &mut shared);
     let roles = iam::lower_roles(bp, &names, &mut t);
     kms::lower(bp, &names, &mut t, &mut shared, &roles);
+    flowlogs::lower(bp, &names, &mut t, &shared);
     iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
     let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared, options.compress_scripts)?;
     notebook::lower(bp, &names, &mut t, &shared, &roles, &lifecycles.by_owner);
