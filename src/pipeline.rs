@@ -150,7 +150,7 @@ fn lower_review_emit(
     let resources = lowered.template.resources.len();
     let outputs = lowered.template.outputs.len();
     // Moved, not cloned: nothing after this reads the template itself.
-    let json = std::mem::take(&mut lowered.template).into_json();
+    let mut json = std::mem::take(&mut lowered.template).into_json();
     timings.lap("lower", &mut t0);
 
     let dangling = cfn::refs::check(&json);
@@ -218,6 +218,8 @@ fn lower_review_emit(
         }));
     }
 
+    // The waivers the review used, as the other scanners' own suppressions.
+    policy::counterparts::annotate(&mut json, &review);
     let text = cfn::emit::to_text(&json, format);
     if text.len() > cfn::MAX_TEMPLATE_BYTES {
         return Err(limit("bytes", text.len(), cfn::MAX_TEMPLATE_BYTES));

@@ -94,27 +94,35 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
                         }
                     }]
                 },
-                "Policies": [{
-                    "PolicyName": "deliver-flow-logs",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "WriteFlowLogGroup",
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                                "Resource": get_att(&group, "Arn")
-                            },
-                            {
-                                "Sid": "FindFlowLogGroup",
-                                "Effect": "Allow",
-                                "Action": "logs:DescribeLogGroups",
-                                "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
-                            }
-                        ]
-                    }
-                }],
                 "Tags": tags(bp, &[("Name", &format!("{}-flow-log-delivery", names.stack))]),
+            }),
+        ),
+    );
+    // A policy of its own, not inline: the Guard Rules Registry refuses inline role policies.
+    let permissions = t.add(
+        LogicalId::new(&["FlowLogDeliveryPolicy"]),
+        Resource::new(
+            "AWS::IAM::Policy",
+            json!({
+                "PolicyName": format!("{}-deliver-flow-logs", names.stack),
+                "Roles": [r#ref(&delivery)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "WriteFlowLogGroup",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                            "Resource": get_att(&group, "Arn")
+                        },
+                        {
+                            "Sid": "FindFlowLogGroup",
+                            "Effect": "Allow",
+                            "Action": "logs:DescribeLogGroups",
+                            "Resource": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
+                        }
+                    ]
+                }
             }),
         ),
     );
@@ -132,6 +140,8 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
                 "MaxAggregationInterval": 60,
                 "Tags": tags(bp, &[("Name", &format!("{}-vpc", names.stack))]),
             }),
-        ),
+        )
+        // The role must hold its permissions before the service first delivers.
+        .depends_on([permissions]),
     );
 }
