@@ -90,7 +90,7 @@ fn repositories(file: &SourceFile, bp: &Blueprint, spans: &Spans, out: &mut Vec<
                 );
                 let d = if repo.url.is_some() {
                     d.at(file, spans.key(&format!("{base}/codecommit")))
-                        .label("and a url")
+                        .label("given together with `url`")
                 } else {
                     d.at(file, spans.key(&base)).label("no url or codecommit")
                 };
