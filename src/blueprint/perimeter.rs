@@ -69,7 +69,10 @@ fn mirrors(file: &SourceFile, bp: &Blueprint, spans: &Spans, out: &mut Vec<Diagn
         out.push(
             Diagnostic::error(
                 "E0230",
-                format!("pip mirror of `{}` is not reachable from the notebooks", inst.owner),
+                format!(
+                    "pip mirror of `{}` is not reachable from the notebooks",
+                    inst.owner
+                ),
             )
             .at(file, spans.value(&at))
             .label("no path to this host")

@@ -168,10 +168,13 @@ pub fn check(
                     "the generated VPC has no route out; name a CodeCommit repository with `codecommit: NAME`, or bring a network that reaches it under `network.existing`"
                 };
                 out.push(
-                    Diagnostic::error("E0214", format!("repository `{name}` is not reachable from the isolated network"))
-                        .at(file, val(&p))
-                        .label("needs the internet")
-                        .help(help),
+                    Diagnostic::error(
+                        "E0214",
+                        format!("repository `{name}` is not reachable from the isolated network"),
+                    )
+                    .at(file, val(&p))
+                    .label("needs the internet")
+                    .help(help),
                 );
             }
         }

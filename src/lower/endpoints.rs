@@ -95,7 +95,12 @@ pub fn created_endpoints(bp: &Blueprint) -> BTreeSet<String> {
 /// PrivateLink endpoint services through which pip mirrors are reached.
 pub fn mirror_services(bp: &Blueprint) -> BTreeSet<String> {
     std::iter::once(&bp.lifecycle)
-        .chain(bp.notebooks.instances.iter().filter_map(|i| i.lifecycle.as_ref()))
+        .chain(
+            bp.notebooks
+                .instances
+                .iter()
+                .filter_map(|i| i.lifecycle.as_ref()),
+        )
         .filter_map(|l| l.pip_mirror_reachable_through.clone())
         .collect()
 }

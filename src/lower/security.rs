@@ -16,7 +16,6 @@ use super::naming::{Names, tags};
 use crate::blueprint::Blueprint;
 use crate::cfn::{LogicalId, Resource, Template, get_att};
 
-
 pub const PREFIX_LIST_PARAMETER: &str = "S3PrefixListId";
 pub const HAS_PREFIX_LIST: &str = "HasS3PrefixList";
 pub const NO_PREFIX_LIST: &str = "NoS3PrefixList";

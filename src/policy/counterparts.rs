@@ -234,7 +234,10 @@ mod tests {
     #[test]
     fn explain_lists_the_counterparts() {
         let text = describe("SG_NO_WORLD_EGRESS");
-        assert!(text.contains("EC2_SECURITY_GROUP_EGRESS_OPEN_TO_WORLD_RULE"), "{text}");
+        assert!(
+            text.contains("EC2_SECURITY_GROUP_EGRESS_OPEN_TO_WORLD_RULE"),
+            "{text}"
+        );
         assert!(describe("LIFECYCLE_CONTENT_BASE64").contains("none known"));
     }
 }

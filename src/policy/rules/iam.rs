@@ -73,7 +73,11 @@ pub fn no_wildcard_action(ctx: &mut Ctx) {
 /// A statement of an endpoint policy that admits only this account's principals
 /// (`aws:PrincipalAccount` equal to `${AWS::AccountId}`), and no `NotAction`.
 fn perimeter_statement(ctx: &Ctx, id: &str, s: &Value) -> bool {
-    let endpoint = ctx.resources.get(id).and_then(|r| r.get("Type")).and_then(Value::as_str)
+    let endpoint = ctx
+        .resources
+        .get(id)
+        .and_then(|r| r.get("Type"))
+        .and_then(Value::as_str)
         == Some("AWS::EC2::VPCEndpoint");
     let account = s
         .pointer("/Condition/StringEquals/aws:PrincipalAccount")
