@@ -2,6 +2,8 @@
 //! subnets, a CodeCommit repository must not be tied to one region, and an existing network's
 //! endpoints must be reachable from the notebooks.
 
+use std::collections::BTreeSet;
+
 use super::model::{Blueprint, ExistingEndpoints};
 use crate::source::yaml::escape_pointer;
 use crate::source::{Diagnostic, SourceFile, Spans};
@@ -12,6 +14,20 @@ pub fn check(file: &SourceFile, bp: &Blueprint, spans: &Spans) -> Vec<Diagnostic
     repositories(file, bp, spans, &mut out);
     existing_endpoints(file, bp, spans, &mut out);
     out
+}
+
+/// PrivateLink endpoint services through which pip mirrors are reached (one interface endpoint
+/// each).
+pub fn mirror_services(bp: &Blueprint) -> BTreeSet<String> {
+    std::iter::once(&bp.lifecycle)
+        .chain(
+            bp.notebooks
+                .instances
+                .iter()
+                .filter_map(|i| i.lifecycle.as_ref()),
+        )
+        .filter_map(|l| l.pip_mirror_reachable_through.clone())
+        .collect()
 }
 
 /// A pip mirror on an AWS service endpoint the stack creates (CodeArtifact) is reachable as is.

@@ -216,7 +216,8 @@ pub fn check(
         } else {
             let prefix = subnet_prefix(cidr, bp.network.zones);
             let per_subnet = Cidr { base: 0, prefix }.size() - RESERVED_PER_SUBNET;
-            let endpoints = endpoint_names(bp).len() as u64;
+            let endpoints =
+                (endpoint_names(bp).len() + super::perimeter::mirror_services(bp).len()) as u64;
             let zones = u64::from(bp.network.zones);
             let notebooks = (owners.len() as u64).div_ceil(zones);
             // Notebooks land in subnets by a hash of their owner: allow twice the even share.

@@ -14,6 +14,7 @@ use super::iam::{data_grants, document, s3_statements};
 use super::naming::Names;
 use crate::blueprint::Blueprint;
 use crate::blueprint::model::S3Gateway;
+use crate::blueprint::perimeter::mirror_services;
 use crate::blueprint::semantic::endpoint_names;
 use crate::cfn::{LogicalId, Resource, Template, get_att, sub};
 
@@ -89,19 +90,6 @@ pub fn created_endpoints(bp: &Blueprint) -> BTreeSet<String> {
     endpoint_names(bp)
         .into_iter()
         .filter(|e| !existing.is_some_and(|x| x.contains(e)))
-        .collect()
-}
-
-/// PrivateLink endpoint services through which pip mirrors are reached.
-pub fn mirror_services(bp: &Blueprint) -> BTreeSet<String> {
-    std::iter::once(&bp.lifecycle)
-        .chain(
-            bp.notebooks
-                .instances
-                .iter()
-                .filter_map(|i| i.lifecycle.as_ref()),
-        )
-        .filter_map(|l| l.pip_mirror_reachable_through.clone())
         .collect()
 }
 
