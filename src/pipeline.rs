@@ -235,7 +235,7 @@ fn lower_review_emit(
     let resources = lowered.template.resources.len();
     let outputs = lowered.template.outputs.len();
     // Moved, not cloned: nothing after this reads the template itself.
-    let json = std::mem::take(&mut lowered.template).into_json();
+    let mut json = std::mem::take(&mut lowered.template).into_json();
     timings.lap("lower", &mut t0);
 
     let dangling = cfn::refs::check(&json);
@@ -303,6 +303,8 @@ fn lower_review_emit(
         }));
     }
 
+    // The waivers the review used, as the other scanners' own suppressions.
+    policy::counterparts::annotate(&mut json, &review);
     let diagram = crate::diagram::markdown_section(&json, &loaded.blueprint.name);
     let text = cfn::emit::to_text(&json, format);
     if text.len() > cfn::MAX_TEMPLATE_BYTES {

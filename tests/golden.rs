@@ -173,8 +173,10 @@ fn committed_templates_pass_nbsynth_check() {
         );
         let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
         let text = report.to_string();
+        // A template on an existing network may carry no waiver at all.
+        let declares = std::fs::read_to_string(&p).unwrap().contains("waivers:");
         assert!(
-            text.contains("waived"),
+            !declares || text.contains("waived"),
             "{}: the build's waivers are visible to check",
             p.display()
         );

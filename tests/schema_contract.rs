@@ -156,7 +156,11 @@ fn schema_defaults_are_the_model_defaults() {
     // its defaults everywhere a default exists.
     let sparse = json!({
         "version": 1, "name": "defaults",
-        "network": {}, "encryption": {}, "lifecycle": {}, "access": {},
+        "network": { "existing": {
+            "vpc": "vpc-0123456789abcdef0", "subnets": ["subnet-0123456789abcdef0"],
+            "route_tables": ["rtb-0123456789abcdef0"], "s3_prefix_list": "pl-6da54004"
+        } },
+        "encryption": {}, "lifecycle": {}, "access": {},
         "jobs": { "output": "s3://acme-bucket/jobs/{owner}/" },
         "data": { "buckets": [{ "name": "acme-bucket" }] },
         "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] },

@@ -4,6 +4,7 @@
 //! errors of the parts the schema accepted (`salvage`).
 
 pub mod model;
+pub mod perimeter;
 pub mod platform;
 mod salvage;
 pub mod schema;

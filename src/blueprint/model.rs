@@ -49,6 +49,8 @@ pub struct Network {
     pub existing: Option<ExistingNetwork>,
     #[serde(default)]
     pub endpoints: Endpoints,
+    #[serde(default = "default_true")]
+    pub flow_logs: bool,
 }
 
 impl Default for Network {
@@ -58,8 +60,13 @@ impl Default for Network {
             zones: default_zones(),
             existing: None,
             endpoints: Endpoints::default(),
+            flow_logs: true,
         }
     }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_cidr() -> String {
@@ -75,6 +82,52 @@ pub struct ExistingNetwork {
     pub vpc: String,
     pub subnets: Vec<String>,
     pub route_tables: Vec<String>,
+    /// The region's S3 managed prefix list: on someone else's network, HTTPS egress goes only
+    /// there (and to the endpoints), never to 0.0.0.0/0.
+    pub s3_prefix_list: String,
+    #[serde(default)]
+    pub endpoints: ExistingEndpoints,
+    #[serde(default)]
+    pub s3_gateway: S3Gateway,
+    /// The security group of the interface endpoints already in the VPC.
+    #[serde(default)]
+    pub endpoint_security_group: Option<String>,
+    /// Blocks the notebooks may reach over HTTPS besides endpoints and S3.
+    #[serde(default)]
+    pub https_egress: Vec<String>,
+}
+
+/// Interface endpoints the VPC already has (private DNS on): the stack creates none of them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ExistingEndpoints {
+    /// Every endpoint the features need is there.
+    #[serde(with = "existing")]
+    All,
+    List(Vec<String>),
+}
+
+impl Default for ExistingEndpoints {
+    fn default() -> Self {
+        ExistingEndpoints::List(Vec::new())
+    }
+}
+
+impl ExistingEndpoints {
+    pub fn contains(&self, short: &str) -> bool {
+        match self {
+            ExistingEndpoints::All => true,
+            ExistingEndpoints::List(l) => l.iter().any(|e| e == short),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum S3Gateway {
+    #[default]
+    Create,
+    Existing,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -84,6 +137,23 @@ pub enum Endpoints {
     #[serde(with = "auto")]
     Auto,
     List(Vec<String>),
+}
+
+mod existing {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("existing")
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "existing" {
+            Ok(())
+        } else {
+            Err(D::Error::custom("expected `existing`"))
+        }
+    }
 }
 
 mod auto {
@@ -149,6 +219,9 @@ pub struct Lifecycle {
     pub ignore_connections: Option<bool>,
     pub root_access: Option<bool>,
     pub pip_mirror: Option<PipMirror>,
+    /// The PrivateLink endpoint service through which the notebooks reach a pip mirror that is
+    /// not an AWS endpoint.
+    pub pip_mirror_reachable_through: Option<String>,
     pub env_file: Option<bool>,
     pub on_create: Option<String>,
     pub on_start: Option<String>,
@@ -331,8 +404,23 @@ pub struct Instance {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Repository {
-    pub url: String,
+    pub url: Option<String>,
+    /// A CodeCommit repository of the stack's account and region, by name.
+    pub codecommit: Option<String>,
     pub branch: Option<String>,
+}
+
+impl Repository {
+    /// The clone URL; a repository given by CodeCommit name gets `${AWS::Region}` (for Fn::Sub).
+    pub fn clone_url(&self) -> String {
+        match (&self.url, &self.codecommit) {
+            (Some(url), _) => url.clone(),
+            (None, Some(name)) => {
+                format!("https://git-codecommit.${{AWS::Region}}.amazonaws.com/v1/repos/{name}")
+            }
+            (None, None) => String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -151,19 +151,34 @@ pub fn check(
         }
     }
 
-    // Without an internet route, notebooks can clone only through the CodeCommit endpoint.
-    if bp.network.existing.is_none() {
+    // Without an internet route, notebooks can clone only through the CodeCommit endpoint; on
+    // an existing network, through the HTTPS egress the blueprint opens.
+    let egress = bp
+        .network
+        .existing
+        .as_ref()
+        .map(|e| !e.https_egress.is_empty());
+    if egress != Some(true) {
         for (name, repo) in &bp.repositories {
-            if !repo.url.starts_with("https://git-codecommit.") {
+            let Some(url) = &repo.url else { continue };
+            if !url.starts_with("https://git-codecommit.") {
                 let p = format!(
                     "/repositories/{}/url",
                     crate::source::yaml::escape_pointer(name)
                 );
+                let help = if egress.is_some() {
+                    "the notebooks' security group allows HTTPS only to the VPC endpoints and S3; add the Git server's IPv4 block to `network.existing.https_egress`, or name a CodeCommit repository with `codecommit: NAME`"
+                } else {
+                    "the generated VPC has no route out; name a CodeCommit repository with `codecommit: NAME`, or bring a network that reaches it under `network.existing`"
+                };
                 out.push(
-                    Diagnostic::error("E0214", format!("repository `{name}` is not reachable from the isolated network"))
-                        .at(file, val(&p))
-                        .label("needs the internet")
-                        .help("the generated VPC has no route out; use a CodeCommit URL (https://git-codecommit.REGION.amazonaws.com/v1/repos/NAME), or bring a network that reaches it under `network.existing`"),
+                    Diagnostic::error(
+                        "E0214",
+                        format!("repository `{name}` is not reachable from the isolated network"),
+                    )
+                    .at(file, val(&p))
+                    .label("needs the internet")
+                    .help(help),
                 );
             }
         }
@@ -205,7 +220,8 @@ pub fn check(
         } else {
             let prefix = subnet_prefix(cidr, bp.network.zones);
             let per_subnet = Cidr { base: 0, prefix }.size() - RESERVED_PER_SUBNET;
-            let endpoints = endpoint_names(bp).len() as u64;
+            let endpoints =
+                (endpoint_names(bp).len() + super::perimeter::mirror_services(bp).len()) as u64;
             let zones = u64::from(bp.network.zones);
             let notebooks = (owners.len() as u64).div_ceil(zones);
             // Notebooks land in subnets by a hash of their owner: allow twice the even share.
@@ -329,6 +345,7 @@ pub fn check(
 
     // Platforms AWS retired, and instance types a platform does not run.
     super::platform::check(file, bp, spans, &mut out);
+    out.extend(super::perimeter::check(file, bp, spans));
 
     // An explicit endpoint list must contain what the features need.
     if let Endpoints::List(list) = &bp.network.endpoints {
@@ -429,7 +446,7 @@ pub fn endpoint_names(bp: &Blueprint) -> BTreeSet<String> {
             if bp
                 .repositories
                 .values()
-                .any(|r| r.url.contains("git-codecommit."))
+                .any(|r| r.clone_url().contains("git-codecommit."))
             {
                 s.insert("git-codecommit".into());
                 s.insert("codecommit".into());

@@ -122,6 +122,19 @@ pub fn check(file: &SourceFile, bp: &Blueprint, spans: &Spans) -> Vec<Diagnostic
     let Some(studio) = &bp.studio else {
         return out;
     };
+    // The users' groups reach the endpoints through the stack's endpoint group and S3 through
+    // the generated network's egress rules; neither is modelled for someone else's network yet.
+    if bp.network.existing.is_some() {
+        out.push(
+            Diagnostic::error(
+                "E0246",
+                "a Studio domain on an existing network is not supported yet",
+            )
+            .at(file, spans.key("/studio"))
+            .label("needs the generated network")
+            .help("leave out `network.existing` (the stack creates an isolated VPC), or build the notebooks alone"),
+        );
+    }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut uids: BTreeMap<u32, usize> = BTreeMap::new();
     for (i, u) in studio.users.iter().enumerate() {

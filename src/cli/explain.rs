@@ -24,10 +24,11 @@ pub fn run(args: &Args) -> Outcome {
                 r.types.join(", ")
             };
             let text = format!(
-                "{}\nEngine: {}; judges {scope}; source: {}\n",
+                "{}\nEngine: {}; judges {scope}; source: {}\n{}",
                 r.docs,
                 r.engine.name(),
-                r.path("")
+                r.path(""),
+                policy::counterparts::describe(r.id)
             );
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
             Outcome::Clean

@@ -1,6 +1,11 @@
-//! VPC endpoints: the S3 gateway endpoint (always) with a policy that allows only the granted
-//! buckets and prefixes, and the interface endpoints the features need, each with private DNS
-//! in every subnet behind the endpoint security group.
+//! VPC endpoints: the S3 gateway endpoint with a policy that allows only the granted buckets
+//! and prefixes, and the interface endpoints the features need, each with private DNS in every
+//! subnet behind the endpoint security group and a policy that keeps it to this account. On an
+//! existing network, the endpoints it already has are not created again (a second interface
+//! endpoint with private DNS fails with "conflicting DNS domain", a second S3 gateway on a
+//! route table fails too).
+
+use std::collections::BTreeSet;
 
 use serde_json::json;
 
@@ -8,6 +13,8 @@ use super::Shared;
 use super::iam::{data_grants, document, s3_statements};
 use super::naming::Names;
 use crate::blueprint::Blueprint;
+use crate::blueprint::model::S3Gateway;
+use crate::blueprint::perimeter::mirror_services;
 use crate::blueprint::semantic::endpoint_names;
 use crate::cfn::{LogicalId, Resource, Template, get_att, sub};
 
@@ -27,7 +34,8 @@ pub fn service_name(short: &str) -> String {
     }
 }
 
-pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shared) {
+/// The S3 gateway endpoint, unless the route tables have one already.
+pub fn lower_gateway(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shared) {
     let owners: Vec<&str> = bp
         .notebooks
         .instances
@@ -57,6 +65,14 @@ pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shar
     } else {
         document(statements)
     };
+    if bp
+        .network
+        .existing
+        .as_ref()
+        .is_some_and(|e| e.s3_gateway == S3Gateway::Existing)
+    {
+        return;
+    }
     let s3 = t.add(
         LogicalId::new(&["S3GatewayEndpoint"]),
         Resource::new(
@@ -71,28 +87,94 @@ pub fn lower(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shar
         ),
     );
     shared.interface_endpoints.push(s3);
-    let sg = shared
-        .endpoint_sg
-        .clone()
-        .expect("security groups are lowered first");
-    for short in endpoint_names(bp) {
-        let id = t.add(
+}
+
+/// Interface endpoints, by short name, that this stack creates: what the features need, less
+/// what an existing network already has.
+pub fn created_endpoints(bp: &Blueprint) -> BTreeSet<String> {
+    let existing = bp.network.existing.as_ref().map(|e| &e.endpoints);
+    endpoint_names(bp)
+        .into_iter()
+        .filter(|e| !existing.is_some_and(|x| x.contains(e)))
+        .collect()
+}
+
+pub fn creates_interface_endpoints(bp: &Blueprint) -> bool {
+    !created_endpoints(bp).is_empty() || !mirror_services(bp).is_empty()
+}
+
+/// The data perimeter of an AWS service's interface endpoint: only this account's principals,
+/// and (where the request names a resource) only this account's resources. Actions stay with
+/// the roles' own policies. `None` where a policy cannot apply: the notebook endpoint carries
+/// the browser's Jupyter session, which is not a signed AWS request and has no principal.
+pub fn endpoint_policy(short: &str) -> Option<serde_json::Value> {
+    let mut condition = serde_json::Map::new();
+    condition.insert(
+        "StringEquals".into(),
+        json!({"aws:PrincipalAccount": sub("${AWS::AccountId}")}),
+    );
+    match short {
+        "notebook" => return None,
+        // A CodeArtifact domain may belong to another account of the organisation.
+        "codeartifact-api" | "codeartifact-repositories" => {}
+        // Requests without a resource (sts:GetCallerIdentity, the List calls) carry no
+        // aws:ResourceAccount, hence IfExists.
+        _ => {
+            condition.insert(
+                "StringEqualsIfExists".into(),
+                json!({"aws:ResourceAccount": sub("${AWS::AccountId}")}),
+            );
+        }
+    }
+    Some(json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "ThisAccountOnly",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": condition
+        }]
+    }))
+}
+
+pub fn lower_interfaces(bp: &Blueprint, t: &mut Template, shared: &mut Shared) {
+    let Some(sg) = shared.endpoint_sg.clone() else {
+        return;
+    };
+    let mut add = |id: LogicalId, service: String, policy: Option<serde_json::Value>| {
+        let mut props = json!({
+            "ServiceName": sub(service),
+            "VpcEndpointType": "Interface",
+            "PrivateDnsEnabled": true,
+            "VpcId": shared.vpc,
+            "SubnetIds": shared.subnets,
+            "SecurityGroupIds": [get_att(&sg, "GroupId")],
+        });
+        if let Some(p) = policy {
+            props["PolicyDocument"] = p;
+        }
+        t.add(id.clone(), Resource::new("AWS::EC2::VPCEndpoint", props));
+        shared.interface_endpoints.push(id.clone());
+        id
+    };
+    for short in created_endpoints(bp) {
+        let id = add(
             LogicalId::new(&[short.as_str(), "Endpoint"]),
-            Resource::new(
-                "AWS::EC2::VPCEndpoint",
-                json!({
-                    "ServiceName": sub(service_name(&short)),
-                    "VpcEndpointType": "Interface",
-                    "PrivateDnsEnabled": true,
-                    "VpcId": shared.vpc,
-                    "SubnetIds": shared.subnets,
-                    "SecurityGroupIds": [get_att(&sg, "GroupId")],
-                }),
-            ),
+            service_name(&short),
+            endpoint_policy(&short),
         );
         if short == "notebook" || short == "sagemaker-api" {
-            shared.access_endpoints.push(id.clone());
+            shared.access_endpoints.push(id);
         }
-        shared.interface_endpoints.push(id);
+    }
+    // Endpoints to other owners' services take no policy (EC2 allows full access to them).
+    for svc in mirror_services(bp) {
+        add(
+            LogicalId::new(&["PipMirror", svc.as_str(), "Endpoint"]),
+            format!("com.amazonaws.vpce.${{AWS::Region}}.{svc}"),
+            None,
+        );
     }
 }

@@ -243,7 +243,7 @@ pub fn lower_policies(
             .repositories
             .iter()
             .filter_map(|r| bp.repositories.get(r))
-            .filter_map(|r| codecommit_repo(&r.url))
+            .filter_map(|r| codecommit_repo(&r.clone_url()))
             .map(|name| {
                 sub(format!(
                     "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{name}"

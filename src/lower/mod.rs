@@ -8,6 +8,7 @@
 mod access;
 mod codeartifact;
 mod endpoints;
+mod flowlogs;
 mod iam;
 mod jobs;
 mod kms;
@@ -92,13 +93,15 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
         interface_endpoints: Vec::new(),
     };
     security::lower(bp, &names, &mut t, &mut shared);
-    endpoints::lower(bp, &names, &mut t, &mut shared);
+    endpoints::lower_gateway(bp, &names, &mut t, &mut shared);
+    endpoints::lower_interfaces(bp, &mut t, &mut shared);
     let roles = iam::lower_roles(bp, &names, &mut t);
     // Studio execution roles use the key through their IAM policies, as the owner roles do: the
     // key policy names only the account.
     let studio_roles = studio::lower_roles(loaded, &names, &mut t);
     kms::lower(bp, &names, &mut t, &mut shared);
     jobs::lower(bp, &names, &mut t, &shared);
+    flowlogs::lower(bp, &names, &mut t, &shared);
     iam::lower_policies(bp, &names, &mut t, &shared, &roles)?;
     let lifecycles = lifecycle::lower(loaded, &names, &mut t, &shared, options.compress_scripts)?;
     notebook::lower(bp, &names, &mut t, &shared, &roles, &lifecycles.by_owner);

@@ -21,7 +21,12 @@ pub fn lower(
     let mut repos = BTreeMap::new();
     for (name, repo) in &bp.repositories {
         let mut git = serde_json::Map::new();
-        git.insert("RepositoryUrl".into(), json!(repo.url));
+        // A repository named by CodeCommit name follows the stack's region.
+        let url = match &repo.url {
+            Some(url) => json!(url),
+            None => crate::cfn::sub(repo.clone_url()),
+        };
+        git.insert("RepositoryUrl".into(), url);
         if let Some(b) = &repo.branch {
             git.insert("Branch".into(), json!(b));
         }

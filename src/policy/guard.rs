@@ -47,10 +47,13 @@ pub(crate) fn types_named(source: &str) -> Vec<&str> {
     out.into_iter().collect()
 }
 
-/// The words of a rule text: every key a rule can look at is one of them.
+/// The words of a rule text: every key a rule can look at is one of them. A quoted key
+/// (`'aws:PrincipalAccount'`) is a word whole, colon and all.
 pub(crate) fn words(source: &str) -> BTreeSet<&str> {
+    let quoted = source.split('\'').skip(1).step_by(2);
     source
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .chain(quoted)
         .filter(|w| !w.is_empty())
         .collect()
 }

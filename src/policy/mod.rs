@@ -10,6 +10,7 @@
 //! [`review`] runs the selected rules over a template (guard families and Rust rules are
 //! independent jobs spread over the cores) and gives every rule a verdict per resource.
 
+pub mod counterparts;
 pub mod guard;
 pub mod registry;
 pub mod report;

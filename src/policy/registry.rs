@@ -157,6 +157,12 @@ fn table() -> Vec<Def> {
         guard!("network", "NETWORK_NO_DEFAULT_ROUTE"),
         guard!("network", "NETWORK_SUBNET_NO_PUBLIC_IP"),
         rust!(
+            "network",
+            "NETWORK_VPC_FLOW_LOGS",
+            rules::network::vpc_flow_logs,
+            ["AWS::EC2::VPC", "AWS::EC2::FlowLog"]
+        ),
+        rust!(
             "endpoint",
             "ENDPOINT_S3_GATEWAY",
             rules::endpoint::s3_gateway,
@@ -179,6 +185,7 @@ fn table() -> Vec<Def> {
         ),
         guard!("endpoint", "ENDPOINT_POLICY_VERSION"),
         guard!("endpoint", "ENDPOINT_POLICY_PRINCIPAL"),
+        guard!("endpoint", "ENDPOINT_INTERFACE_POLICY"),
         guard!("security-group", "SG_RULE_DESCRIPTION"),
         guard!("security-group", "SG_NO_WORLD_INGRESS"),
         rust!(

@@ -234,6 +234,26 @@ const FORMS: &[(&str, &str, &str)] = &[
         "arn:aws:iam::111122223333:role/alice",
     ),
     (
+        "^pl-[0-9a-f]{8,17}$",
+        "a managed prefix list id: pl- and 8 to 17 hex digits",
+        "pl-6da54004",
+    ),
+    (
+        "^sg-([0-9a-f]{8}|[0-9a-f]{17})$",
+        "a security group id: sg- and 8 or 17 hex digits",
+        "sg-0123456789abcdef0",
+    ),
+    (
+        "^vpce-svc-[0-9a-f]{17}$",
+        "a PrivateLink endpoint service id: vpce-svc- and 17 hex digits",
+        "vpce-svc-0123456789abcdef0",
+    ),
+    (
+        "^[\\w.-]{1,100}$",
+        "a CodeCommit repository name: 1 to 100 letters, digits, _ . and -",
+        "analysis",
+    ),
+    (
         "^[A-Z][A-Z0-9_]+$",
         "a rule id: upper-case letters, digits and underscores",
         "NOTEBOOK_ROOT_ACCESS_DISABLED",

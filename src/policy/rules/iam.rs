@@ -44,6 +44,11 @@ pub fn no_wildcard_action(ctx: &mut Ctx) {
     let mut types = POLICY_TYPES.to_vec();
     types.push("AWS::EC2::VPCEndpoint");
     for (id, at, s) in allow_statements(ctx, &types) {
+        // An interface endpoint's data perimeter allows every action of its service to this
+        // account's principals only: what they may do is their own policies' business.
+        if perimeter_statement(ctx, id, s) {
+            continue;
+        }
         let wild: Vec<&str> = strings(s.get("Action"))
             .into_iter()
             .filter(|a| wildcard_action(a))
@@ -63,6 +68,21 @@ pub fn no_wildcard_action(ctx: &mut Ctx) {
             );
         }
     }
+}
+
+/// A statement of an endpoint policy that admits only this account's principals
+/// (`aws:PrincipalAccount` equal to `${AWS::AccountId}`), and no `NotAction`.
+fn perimeter_statement(ctx: &Ctx, id: &str, s: &Value) -> bool {
+    let endpoint = ctx
+        .resources
+        .get(id)
+        .and_then(|r| r.get("Type"))
+        .and_then(Value::as_str)
+        == Some("AWS::EC2::VPCEndpoint");
+    let account = s
+        .pointer("/Condition/StringEquals/aws:PrincipalAccount")
+        .and_then(text_of);
+    endpoint && s.get("NotAction").is_none() && account.as_deref() == Some("${AWS::AccountId}")
 }
 
 /// Verbs that only read.

@@ -43,3 +43,28 @@ pub fn no_internet_gateway(ctx: &mut Ctx) {
         }
     }
 }
+
+/// NETWORK_VPC_FLOW_LOGS: every VPC the template creates is the resource of an
+/// `AWS::EC2::FlowLog` (by `Ref`).
+pub fn vpc_flow_logs(ctx: &mut Ctx) {
+    let logged: Vec<&str> = ctx
+        .of_type("AWS::EC2::FlowLog")
+        .filter_map(|(_, r)| r.pointer("/Properties/ResourceId"))
+        .filter_map(|v| match super::target(v) {
+            Some((id, None)) => Some(id),
+            _ => None,
+        })
+        .collect();
+    let bare: Vec<&str> = ctx
+        .of_type("AWS::EC2::VPC")
+        .map(|(id, _)| id)
+        .filter(|id| !logged.contains(id))
+        .collect();
+    for vpc in bare {
+        ctx.fail(
+            Some(vpc),
+            "",
+            "no AWS::EC2::FlowLog records this VPC's traffic",
+        );
+    }
+}

@@ -165,11 +165,12 @@ fn region_like(token: &str) -> bool {
         && number.len() - digits.len() <= 1
 }
 
-/// TEMPLATE_NO_HARDCODED_REGION. A Git URL names where a repository lives, not where the stack
-/// runs, so `AWS::SageMaker::CodeRepository` URLs are not judged.
+/// TEMPLATE_NO_HARDCODED_REGION. A Git URL outside AWS names where a repository lives, not
+/// where the stack runs, so only `AWS::SageMaker::CodeRepository` URLs of AWS endpoints
+/// (CodeCommit) are judged.
 pub fn no_hardcoded_region(ctx: &mut Ctx) {
     scan(ctx, |path, s| {
-        if path.ends_with(&["GitConfig", "RepositoryUrl"]) {
+        if path.ends_with(&["GitConfig", "RepositoryUrl"]) && !aws_host(s) {
             return None;
         }
         let region = s
@@ -179,6 +180,17 @@ pub fn no_hardcoded_region(ctx: &mut Ctx) {
             "hard-coded region `{region}`; use ${{AWS::Region}} (or Fn::GetAZs for zones)"
         ))
     });
+}
+
+/// Whether a URL's host is an AWS endpoint.
+fn aws_host(url: &str) -> bool {
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
 }
 
 /// TEMPLATE_REFERENCES_RESOLVE

@@ -61,6 +61,12 @@ EXPECTED_CHANGES = {
         "kms-tags": {"NotebookKey.Tags"},
         "sub-to-join": {"LifecycleDefault.OnStart[0].Content"},
     },
+    "shared-vpc": {
+        "kms-tags": {"NotebookKey.Tags"},
+        "unmodelled-referenced": {"ModelsRepository (AWS::SageMaker::CodeRepository)"},
+        "reference-to-removed": {"ErinNotebook.DefaultCodeRepository"},
+        "sub-to-join": {"LifecycleDefault.OnStart[0].Content"},
+    },
     "team": {
         "kms-tags": {"NotebookKey.Tags"},
         "instance-type": {f"{o}Notebook.InstanceType=ml.g4dn.xlarge" for o in ("Ben", "Gus", "Lena", "Quinn")},
@@ -90,8 +96,10 @@ EXPECTED_CHANGES = {
 # (the condition of the other egress resource is false with the default parameter value).
 EXPECTED_IGNORED = {
     "codeartifact": {"NotebookEgressToS3"},
-    "byo-vpc": {"NotebookEgressToS3"},
     "jobs": {"NotebookEgressToS3"},
+    # On an existing network every egress rule is inline in the security group: nothing to ignore.
+    "byo-vpc": set(),
+    "shared-vpc": set(),
     "minimal": {"NotebookEgressToS3"},
     "research": {"NotebookEgressToS3"},
     "team": {"NotebookEgressToS3"},
@@ -162,6 +170,17 @@ def _provision_existing(moto, blueprint_path, tmp_path):
         notes.append(f"pre-created VPC {vpc}, subnets {subnets}, route tables {rtbs} "
                      f"(for {existing['vpc']}, {existing['subnets']}, {existing['route_tables']})")
         existing.update(vpc=vpc, subnets=subnets, route_tables=rtbs)
+        # The region's S3 prefix list as moto knows it, and a security group standing for the one of
+        # the endpoints the network already has.
+        pl = moto.aws("ec2", "describe-managed-prefix-lists", "--filters",
+                      f"Name=prefix-list-name,Values=com.amazonaws.{REGION}.s3")["PrefixLists"][0]["PrefixListId"]
+        notes.append(f"S3 prefix list {pl} (for {existing['s3_prefix_list']})")
+        existing["s3_prefix_list"] = pl
+        if existing.get("endpoint_security_group"):
+            sg = moto.aws("ec2", "create-security-group", "--group-name", "existing-endpoints", "--vpc-id", vpc,
+                          "--description", "the interface endpoints the network already has")["GroupId"]
+            notes.append(f"pre-created endpoint security group {sg} (for {existing['endpoint_security_group']})")
+            existing["endpoint_security_group"] = sg
     key = (bp.get("encryption") or {}).get("kms_key")
     if isinstance(key, str) and key.startswith("arn:"):
         arn = moto.aws("kms", "create-key", "--description", "existing key for " + bp["name"])["KeyMetadata"]["Arn"]
@@ -349,6 +368,8 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
             return phys[lid]
         if (typ, attr) == ("AWS::KMS::Key", "Arn"):
             return f"arn:aws:kms:{REGION}:{account}:key/{phys[lid]}"
+        if (typ, attr) == ("AWS::Logs::LogGroup", "Arn"):
+            return f"arn:aws:logs:{REGION}:{account}:log-group:{phys[lid]}:*"
         if (typ, attr) == ("AWS::SageMaker::NotebookInstanceLifecycleConfig", "NotebookInstanceLifecycleConfigName"):
             return phys[lid].rsplit("/", 1)[-1]
         raise AssertionError(f"evaluator: GetAtt {lid}.{attr} ({typ}) not implemented")
@@ -491,7 +512,9 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     # 7. security groups
     sg_lids = of_type("AWS::EC2::SecurityGroup")
     sgs = {g["GroupId"]: g for g in got_batch["sgs"]["SecurityGroups"]}
-    assert set(sgs) - {phys[lid] for lid in sg_lids} == {g["GroupId"] for g in sgs.values() if g["GroupName"] == "default"}
+    # Besides the stack's: the default groups, and the pre-created group of an existing network's endpoints.
+    assert set(sgs) - {phys[lid] for lid in sg_lids} == {
+        g["GroupId"] for g in sgs.values() if g["GroupName"] in ("default", "existing-endpoints")}
     ingress_res = [props(lid) for lid in of_type("AWS::EC2::SecurityGroupIngress")]
     for lid in sg_lids:
         g, want = sgs[phys[lid]], props(lid)
@@ -531,7 +554,8 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     # 8. IAM: one role per owner, trusted only by SageMaker, with its inline policy as written
     owners = [i["owner"] for i in bp.get("notebooks", {}).get("instances", [])]
     studio_users = [u["user"] for u in bp.get("studio", {}).get("users", [])]
-    role_lids = of_type("AWS::IAM::Role")
+    # The notebooks' and Studio users' roles; the flow logs' delivery role is checked in 8b.
+    role_lids = [lid for lid in of_type("AWS::IAM::Role") if lid != "FlowLogDelivery"]
     assert len(notebook_lids) == len(owners)
     # one notebook role per owner (two with `jobs:`: the job execution role), one per Studio
     # user, and the Studio domain's default role (no permissions)
@@ -596,6 +620,32 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
             assert sorted(r["RoleName"] for r in ents["PolicyRoles"]) == sorted(want.get("Roles", []))
             assert sorted(u["UserName"] for u in ents["PolicyUsers"]) == sorted(want.get("Users", []))
         checks.append(f"managed policy {lid} attached to {want.get('Roles', []) + want.get('Users', [])}")
+
+    # 8b. VPC flow logs: to a KMS-encrypted log group kept 365 days, delivered by a role only the
+    #     flow logs service of this account may assume.
+    flow_lids = of_type("AWS::EC2::FlowLog")
+    if bp.get("network", {}).get("flow_logs", True):
+        assert flow_lids == ["VpcFlowLog"], flow_lids
+        want = props("VpcFlowLog")
+        fls, lgs = moto.aws_many([("ec2", "describe-flow-logs"),
+                                  ("logs", "describe-log-groups", "--log-group-name-prefix", want["LogGroupName"])])
+        fl = next(f for f in fls["FlowLogs"] if f["FlowLogId"] == phys["VpcFlowLog"])
+        assert fl["ResourceId"] == vpc_id and fl["TrafficType"] == "ALL"
+        assert fl["LogGroupName"] == want["LogGroupName"] and fl["DeliverLogsPermissionArn"] == want["DeliverLogsPermissionArn"]
+        lg = next(g for g in lgs["logGroups"] if g["logGroupName"] == want["LogGroupName"])
+        assert lg["retentionInDays"] == 365 and props("FlowLogGroup")["KmsKeyId"]
+        if "kmsKeyId" in lg:
+            assert lg["kmsKeyId"] == props("FlowLogGroup")["KmsKeyId"]
+        else:
+            template_only.append("flow log group's KMS key (moto 5.2.5 does not keep kmsKeyId from CloudFormation)")
+        delivery = roles_by_name[phys["FlowLogDelivery"]]
+        (st,) = delivery["AssumeRolePolicyDocument"]["Statement"]
+        assert st["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        assert st["Condition"]["StringEquals"]["aws:SourceAccount"] == account
+        checks.append(f"flow log {fl['FlowLogId']} of {vpc_id} to {lg['logGroupName']} "
+                      f"({lg['retentionInDays']} days), delivered by {phys['FlowLogDelivery']}")
+    else:
+        assert not flow_lids
 
     phase("iam")
     # 9. KMS
@@ -699,7 +749,15 @@ def test_deploy_round_trip(blueprint, moto, build, tmp_path):
     phase("outputs")
     # 13. the optional S3PrefixListId parameter: given moto's S3 prefix list, the other egress resource
     #     becomes active (both are unmodelled in moto, so this shows the parameter and conditions work)
-    if "S3PrefixListId" in template.get("Parameters", {}):
+    #     On an existing network the parameter is not optional: its default is the blueprint's prefix
+    #     list (here moto's) and there is no 0.0.0.0/0 branch to switch.
+    if "S3PrefixListId" in template.get("Parameters", {}) and "NoS3PrefixList" not in template.get("Conditions", {}):
+        param = template["Parameters"]["S3PrefixListId"]
+        assert param["Default"] == first["prefix_lists"]["PrefixLists"][0]["PrefixListId"]
+        assert not re.fullmatch(param["AllowedPattern"], ""), "an empty prefix list must be refused"
+        assert not [r for r in res.values() if r["Type"] == "AWS::EC2::SecurityGroupEgress"]
+        checks.append(f"S3PrefixListId required, default {param['Default']}; no egress to 0.0.0.0/0")
+    elif "S3PrefixListId" in template.get("Parameters", {}):
         pls = first["prefix_lists"]["PrefixLists"]
         pl = pls[0]["PrefixListId"]
         p = moto.aws_raw("cloudformation", "deploy", "--template-file", str(adapted_path), "--stack-name", stack,
