@@ -4,6 +4,7 @@ server runs from (owned by the user, as in the image), and a real jupyter_server
 the way the image starts it (`micromamba activate base` sources the environment's activate.d, then
 `jupyter lab` with port and token on the command line). The script runs as that user and reaches root
 through sudo, as it does in Studio; afterwards the user tries each known way around the block."""
+import json
 import os
 import pathlib
 import pwd
@@ -14,7 +15,21 @@ import sysconfig
 import pytest
 
 from conftest import PLACEHOLDER, TOKEN, Jupyter, fake, http, need, need_root, self_signed, user_python, world_readable_tmp
-from test_download import NOTEBOOK, assert_downloads_blocked, attack
+from test_download import NOTEBOOK, PLUGINS, assert_downloads_blocked
+
+MANAGERS = ["ContentsManager", "FileContentsManager", "AsyncFileContentsManager", "LargeFileManager",
+            "AsyncLargeFileManager"]
+
+
+def attack(root_dir: str) -> tuple:
+    """Config that would turn downloads back on: the stock files handler, an allow-all authorizer, and
+    the plugins enabled and unlocked."""
+    handler = {"files_handler_class": "jupyter_server.base.handlers.AuthenticatedFileHandler",
+               "files_handler_params": {"path": root_dir}}
+    server = {"ServerApp": {"authorizer_class": "jupyter_server.auth.authorizer.AllowAllAuthorizer"},
+              **{m: handler for m in MANAGERS}}
+    page = {"disabledExtensions": {p: False for p in PLUGINS}, "lockedExtensions": {p: False for p in PLUGINS}}
+    return json.dumps(server), json.dumps(page)
 
 USER = "sagemaker-user"
 SUDOERS_DROPIN = pathlib.Path("/etc/sudoers.d/zz-nbsynth-studio-test")
