@@ -19,3 +19,4 @@ pub mod pipeline;
 pub mod policy;
 pub mod scripts;
 pub mod source;
+pub mod split;

@@ -156,7 +156,7 @@ fn schema_defaults_are_the_model_defaults() {
     // its defaults everywhere a default exists.
     let sparse = json!({
         "version": 1, "name": "defaults",
-        "network": {}, "encryption": {}, "lifecycle": {}, "access": {},
+        "network": {}, "encryption": {}, "lifecycle": {}, "access": {}, "stacks": {},
         "data": { "buckets": [{ "name": "acme-bucket" }] },
         "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] }
     });

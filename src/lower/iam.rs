@@ -234,6 +234,16 @@ pub fn lower_policies(
             resources: vec![shared.key_arn.clone()],
             condition: None,
         });
+        if shared.key_via_iam {
+            // What the key policy grants the roles by name when the stack is one template.
+            statements.push(Statement {
+                sid: "GrantNotebookKeyToAwsServices".into(),
+                principal: None,
+                actions: vec!["kms:CreateGrant"],
+                resources: vec![shared.key_arn.clone()],
+                condition: Some(serde_json::json!({"Bool": {"kms:GrantIsForAWSResource": true}})),
+            });
+        }
         statements.push(Statement {
             sid: "WriteLifecycleLogs".into(),
             principal: None,

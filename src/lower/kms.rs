@@ -30,6 +30,30 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
         return;
     }
     let role_arns: Vec<_> = roles.values().map(|r| get_att(r, "Arn")).collect();
+    let mut statements = vec![json!({
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+        "Action": "kms:*",
+        "Resource": "*"
+    })];
+    if !shared.key_via_iam {
+        statements.push(json!({
+            "Sid": "NotebookRolesUse",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arns},
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+            "Resource": "*"
+        }));
+        statements.push(json!({
+            "Sid": "NotebookRolesGrantToAwsServices",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arns},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": true}}
+        }));
+    }
     let key = t.add(
         LogicalId::new(&["NotebookKey"]),
         Resource::new(
@@ -37,33 +61,7 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
             json!({
                 "Description": format!("{}: encrypts the notebook instances' volumes", names.stack),
                 "EnableKeyRotation": true,
-                "KeyPolicy": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "AccountAdministers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                            "Action": "kms:*",
-                            "Resource": "*"
-                        },
-                        {
-                            "Sid": "NotebookRolesUse",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": role_arns},
-                            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
-                            "Resource": "*"
-                        },
-                        {
-                            "Sid": "NotebookRolesGrantToAwsServices",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": role_arns},
-                            "Action": "kms:CreateGrant",
-                            "Resource": "*",
-                            "Condition": {"Bool": {"kms:GrantIsForAWSResource": true}}
-                        }
-                    ]
-                },
+                "KeyPolicy": {"Version": "2012-10-17", "Statement": statements},
                 "Tags": tags(bp, &[("Name", &names.stack)]),
             }),
         )

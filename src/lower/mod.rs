@@ -22,7 +22,7 @@ use crate::blueprint::{Blueprint, Loaded};
 use crate::cfn::{LogicalId, Template};
 
 pub use lifecycle::ScriptFile;
-pub use naming::Names;
+pub use naming::{Names, stable_hash};
 
 /// What lowering produced.
 #[derive(Debug)]
@@ -32,6 +32,8 @@ pub struct Lowered {
     pub scripts: Vec<ScriptFile>,
     /// Which resources belong to which owner (for waivers and the review report).
     pub owner_resources: BTreeMap<String, Vec<LogicalId>>,
+    /// Which outputs belong to which owner (they go with the owner when the stack is split).
+    pub owner_outputs: BTreeMap<String, Vec<LogicalId>>,
 }
 
 /// A blueprint that is valid but cannot be lowered (for example a script too large for its hook).
@@ -56,6 +58,9 @@ pub(crate) struct Shared {
     /// Endpoints through which people open notebooks (`aws:SourceVpce`).
     pub access_endpoints: Vec<LogicalId>,
     pub interface_endpoints: Vec<LogicalId>,
+    /// The key policy delegates to IAM instead of naming the roles (split stacks: the shared
+    /// key must not refer to resources of the owners' stacks), so each role's own policy grants it.
+    pub key_via_iam: bool,
 }
 
 /// Choices the pipeline makes about how to lower.
@@ -63,6 +68,8 @@ pub(crate) struct Shared {
 pub struct Options {
     /// Compress every lifecycle hook (to keep a template under the inline-deploy size).
     pub compress_scripts: bool,
+    /// The template will be split over stacks (`stacks:`): shared resources refer to no owner.
+    pub split: bool,
 }
 
 pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
@@ -86,6 +93,7 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
         key_resource: None,
         access_endpoints: Vec::new(),
         interface_endpoints: Vec::new(),
+        key_via_iam: options.split,
     };
     security::lower(bp, &names, &mut t, &mut shared);
     endpoints::lower(bp, &names, &mut t, &mut shared);
@@ -98,13 +106,16 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     waivers(bp, &names, &mut t);
 
     let mut owner_resources = BTreeMap::new();
+    let mut owner_outputs = BTreeMap::new();
     for inst in &bp.notebooks.instances {
         owner_resources.insert(inst.owner.clone(), names.owner_ids(&inst.owner));
+        owner_outputs.insert(inst.owner.clone(), vec![owner_output(&inst.owner)]);
     }
     Ok(Lowered {
         template: t,
         scripts: lifecycles.files,
         owner_resources,
+        owner_outputs,
     })
 }
 
@@ -134,11 +145,15 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
     );
     for inst in &bp.notebooks.instances {
         t.output(
-            LogicalId::new(&[inst.owner.as_str(), "NotebookName"]),
+            owner_output(&inst.owner),
             format!("Notebook instance of {}", inst.owner),
             json!(names.notebook(&inst.owner)),
         );
     }
+}
+
+fn owner_output(owner: &str) -> LogicalId {
+    LogicalId::new(&[owner, "NotebookName"])
 }
 
 /// Blueprint waivers become resource Metadata, so `nbsynth check` on the written template
