@@ -15,6 +15,9 @@ fn blueprints() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        // The 1,000-owner scale blueprint's outputs (65 templates) are built by tests/split.rs
+        // and tests/python/scale, not committed.
+        .filter(|p| !p.ends_with("scale.yaml"))
         .collect();
     v.sort();
     assert!(v.len() >= 4, "expected the example blueprints");
