@@ -108,7 +108,8 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
     let name = loaded.blueprint.name.clone();
     let scripts_dir = out_dir.join(&name);
     let template_bytes = templates[0].text.len();
-    let stacks: Vec<split::quotas::Counts> = templates.iter().filter_map(|t| t.counts.clone()).collect();
+    let stacks: Vec<split::quotas::Counts> =
+        templates.iter().filter_map(|t| t.counts.clone()).collect();
     let deploy = match (&loaded.blueprint.stacks, parts.is_empty()) {
         (Some(s), false) => split::deploy_commands(&name, s.layout, &parts, out_dir),
         _ => Vec::new(),
@@ -154,7 +155,11 @@ pub fn compile(path: &Path, out_dir: &Path, format: Format) -> Result<Compiled, 
 
 /// The review report's section on the split stack: each template's counts against the quotas
 /// (the review above covers the whole hierarchy: it ran on the template before the split).
-fn split_section(layout: crate::blueprint::model::Layout, stacks: &[split::quotas::Counts], deploy: &[String]) -> String {
+fn split_section(
+    layout: crate::blueprint::model::Layout,
+    stacks: &[split::quotas::Counts],
+    deploy: &[String],
+) -> String {
     use crate::cfn::{MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
     let mut s = format!(
         "\n## Stacks ({} layout)\n\n| Template | Shard | Owners | Resources (max {MAX_RESOURCES}) | Parameters (max {MAX_PARAMETERS}) | Outputs (max {MAX_OUTPUTS}) | Bytes (max {MAX_TEMPLATE_BYTES}) |\n|---|---|---|---|---|---|---|\n",
@@ -167,7 +172,9 @@ fn split_section(layout: crate::blueprint::model::Layout, stacks: &[split::quota
         s.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} | {} |\n",
             c.path,
-            c.shard.as_deref().unwrap_or(split::quotas::root_word(layout)),
+            c.shard
+                .as_deref()
+                .unwrap_or(split::quotas::root_word(layout)),
             c.owners,
             c.resources,
             c.parameters,
@@ -176,7 +183,10 @@ fn split_section(layout: crate::blueprint::model::Layout, stacks: &[split::quota
         ));
     }
     let total: usize = stacks.iter().map(|c| c.resources).sum();
-    s.push_str(&format!("\n{total} resources in {} templates. Deploy, in this order:\n\n```sh\n", stacks.len()));
+    s.push_str(&format!(
+        "\n{total} resources in {} templates. Deploy, in this order:\n\n```sh\n",
+        stacks.len()
+    ));
     for d in deploy {
         s.push_str(d);
         s.push('\n');
@@ -306,7 +316,11 @@ fn lower_review_emit(
             lowered,
             resources,
             review,
-            templates: vec![Emitted { path, text, counts: None }],
+            templates: vec![Emitted {
+                path,
+                text,
+                counts: None,
+            }],
             parts: Vec::new(),
             diagram,
         });
@@ -324,11 +338,22 @@ fn lower_review_emit(
         .iter()
         .map(|p| {
             let text = cfn::emit::to_text(&p.template, format);
-            let counts = split::quotas::Counts::of(&p.path, p.shard.clone(), p.owners.len(), &p.template, &text);
-            Emitted { path: p.path.clone(), text, counts: Some(counts) }
+            let counts = split::quotas::Counts::of(
+                &p.path,
+                p.shard.clone(),
+                p.owners.len(),
+                &p.template,
+                &text,
+            );
+            Emitted {
+                path: p.path.clone(),
+                text,
+                counts: Some(counts),
+            }
         })
         .collect();
-    let all: Vec<split::quotas::Counts> = templates.iter().filter_map(|t| t.counts.clone()).collect();
+    let all: Vec<split::quotas::Counts> =
+        templates.iter().filter_map(|t| t.counts.clone()).collect();
     let exceeded = split::quotas::check(&all, stacks.layout);
     if !exceeded.is_empty() {
         let at = loaded.spans.value("/stacks");
@@ -336,7 +361,11 @@ fn lower_review_emit(
             file: Some(file.clone()),
             diagnostics: exceeded
                 .into_iter()
-                .map(|e| Diagnostic::error("E0304", e.message).at(file, at).help(e.help))
+                .map(|e| {
+                    Diagnostic::error("E0304", e.message)
+                        .at(file, at)
+                        .help(e.help)
+                })
                 .collect(),
         }));
     }

@@ -17,10 +17,10 @@ fn blueprint(owners: &[String], layout: &str, shards: u32) -> String {
     for o in owners {
         s.push_str(&format!("    - owner: {o}\n"));
         let h: u32 = o.bytes().map(u32::from).sum();
-        if h % 5 == 0 {
+        if h.is_multiple_of(5) {
             s.push_str("      volume_gb: 100\n");
         }
-        if h % 7 == 0 {
+        if h.is_multiple_of(7) {
             s.push_str("      lifecycle:\n        idle_shutdown: 240\n");
         }
     }
@@ -34,8 +34,13 @@ fn names(n: usize) -> Vec<String> {
 /// Builds (JSON format) and returns every template by path relative to the output directory.
 fn build(dir: &Path, text: &str) -> BTreeMap<String, Value> {
     std::fs::write(dir.join("big.yaml"), text).unwrap();
-    let out = nbsynth(dir, &["build", "-q", "big.yaml", "--out", "out", "--format", "json"]);
-    assert!(out.status.success(), "{}", text_of(&out.stderr));
+    let out = nbsynth(
+        dir,
+        &[
+            "build", "-q", "big.yaml", "--out", "out", "--format", "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let mut all = BTreeMap::new();
     let root = dir.join("out");
     for p in std::iter::once(root.join("big.template.json")).chain(
@@ -49,19 +54,23 @@ fn build(dir: &Path, text: &str) -> BTreeMap<String, Value> {
     all
 }
 
-fn text_of(b: &[u8]) -> String {
-    text(b)
-}
-
 /// Owner -> (template path, its resources), from the shards.
 fn owners_of(all: &BTreeMap<String, Value>) -> BTreeMap<String, (String, BTreeMap<String, Value>)> {
     let mut out: BTreeMap<String, (String, BTreeMap<String, Value>)> = BTreeMap::new();
     for (path, t) in all.iter().filter(|(p, _)| p.contains("shard-")) {
         for (id, r) in t["Resources"].as_object().unwrap() {
-            if let Some(owner) = r.pointer("/Properties/Tags").and_then(Value::as_array).and_then(|tags| {
-                tags.iter().find(|t| t["Key"] == "owner").and_then(|t| t["Value"].as_str())
-            }) {
-                let e = out.entry(owner.to_string()).or_insert_with(|| (path.clone(), BTreeMap::new()));
+            if let Some(owner) = r
+                .pointer("/Properties/Tags")
+                .and_then(Value::as_array)
+                .and_then(|tags| {
+                    tags.iter()
+                        .find(|t| t["Key"] == "owner")
+                        .and_then(|t| t["Value"].as_str())
+                })
+            {
+                let e = out
+                    .entry(owner.to_string())
+                    .or_insert_with(|| (path.clone(), BTreeMap::new()));
                 assert_eq!(&e.0, path, "{owner} is in two shards");
                 e.1.insert(id.clone(), r.clone());
             }
@@ -77,7 +86,11 @@ fn stability(layout: &str, n: usize, shards: u32) {
     // Reordering the owners changes nothing at all.
     let mut reversed = before_names.clone();
     reversed.reverse();
-    assert_eq!(before, build(&dir, &blueprint(&reversed, layout, shards)), "reordering owners changed the output");
+    assert_eq!(
+        before,
+        build(&dir, &blueprint(&reversed, layout, shards)),
+        "reordering owners changed the output"
+    );
 
     let (added, removed) = ("newcomer".to_string(), before_names[n / 3].clone());
     let mut after_names = before_names.clone();
@@ -101,7 +114,11 @@ fn stability(layout: &str, n: usize, shards: u32) {
         if touched.contains(path) {
             continue;
         }
-        assert_eq!(Some(t), after.get(path), "{path} changed though neither owner is in it");
+        assert_eq!(
+            Some(t),
+            after.get(path),
+            "{path} changed though neither owner is in it"
+        );
     }
     for (path, t) in after.iter().filter(|(p, _)| p.contains("shard-")) {
         let mut params = t.get("Parameters").cloned();
@@ -120,7 +137,12 @@ fn stability(layout: &str, n: usize, shards: u32) {
     let (rb, ra) = (&before[root]["Resources"], &after[root]["Resources"]);
     let touched_stacks: Vec<String> = touched
         .iter()
-        .map(|p| format!("Shard{}", p.split("shard-").nth(1).unwrap().split('.').next().unwrap()))
+        .map(|p| {
+            format!(
+                "Shard{}",
+                p.split("shard-").nth(1).unwrap().split('.').next().unwrap()
+            )
+        })
         .collect();
     for (id, r) in rb.as_object().unwrap() {
         if id == "S3GatewayEndpoint" || touched_stacks.contains(id) {
@@ -128,7 +150,10 @@ fn stability(layout: &str, n: usize, shards: u32) {
         }
         assert_eq!(Some(r), ra.get(id), "root resource {id} changed");
     }
-    assert_eq!(before[root]["Outputs"], after[root]["Outputs"], "the root's outputs/exports changed");
+    assert_eq!(
+        before[root]["Outputs"], after[root]["Outputs"],
+        "the root's outputs/exports changed"
+    );
 }
 
 #[test]
@@ -153,21 +178,34 @@ fn nested_templates_are_found_by_check_and_by_package_paths() {
             assert!(dir.join("out").join(url).is_file(), "{url} does not exist");
             urls.push(url.to_string());
             for (k, v) in r["Properties"]["Parameters"].as_object().unwrap() {
-                assert!(v.get("Ref").is_some() || v.get("Fn::GetAtt").is_some(), "{k}: {v}");
+                assert!(
+                    v.get("Ref").is_some() || v.get("Fn::GetAtt").is_some(),
+                    "{k}: {v}"
+                );
             }
         }
     }
-    assert_eq!(urls.len(), all.len() - 1, "one nested stack per shard template");
+    assert_eq!(
+        urls.len(),
+        all.len() - 1,
+        "one nested stack per shard template"
+    );
     // The key policy names no role: the roles live in the shards.
     let key = root["Resources"]["NotebookKey"].to_string();
     assert!(!key.contains("Role"), "{key}");
     let out = nbsynth(&dir, &["check", "out/big.template.json"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains(&format!("{} file(s)", all.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} file(s)", all.len())),
+        "{stdout}"
+    );
     // And a review report with every template's counts.
     let md = std::fs::read_to_string(dir.join("out/big.review.md")).unwrap();
-    assert!(md.contains("## Stacks (nested layout)") && md.contains("aws cloudformation package"), "{md}");
+    assert!(
+        md.contains("## Stacks (nested layout)") && md.contains("aws cloudformation package"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -177,14 +215,26 @@ fn a_hierarchy_past_the_per_operation_cap_is_refused_with_the_count() {
     let out = nbsynth(&dir, &["build", "big.yaml", "--out", "out"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("error[E0304]") && stderr.contains("in one operation; CloudFormation allows 2500"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0304]")
+            && stderr.contains("in one operation; CloudFormation allows 2500"),
+        "{stderr}"
+    );
     assert!(stderr.contains("stacks.layout: independent"), "{stderr}");
     assert!(!dir.join("out").exists(), "nothing is written");
     // The same team fits as independent stacks.
     let out = nbsynth(&dir, &["build", "-q", "big.yaml", "--out", "out2"]);
     assert_eq!(out.status.code(), Some(2));
-    std::fs::write(dir.join("big.yaml"), blueprint(&names(900), "independent", 64)).unwrap();
+    std::fs::write(
+        dir.join("big.yaml"),
+        blueprint(&names(900), "independent", 64),
+    )
+    .unwrap();
     let out = nbsynth(&dir, &["build", "big.yaml", "--out", "out3"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("--stack-name big-shard-00 "), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("--stack-name big-shard-00 "),
+        "{}",
+        text(&out.stdout)
+    );
 }

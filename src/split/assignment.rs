@@ -18,7 +18,9 @@ pub fn assign<'a>(
 ) -> BTreeMap<u32, Vec<String>> {
     let mut out: BTreeMap<u32, Vec<String>> = BTreeMap::new();
     for o in owners {
-        out.entry(shard_of(o, shards)).or_default().push(o.to_string());
+        out.entry(shard_of(o, shards))
+            .or_default()
+            .push(o.to_string());
     }
     for list in out.values_mut() {
         list.sort();

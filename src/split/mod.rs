@@ -27,7 +27,12 @@ pub fn split(
 ) -> Vec<Part> {
     let ids = |m: &'_ BTreeMap<String, Vec<LogicalId>>| -> BTreeMap<String, Vec<String>> {
         m.iter()
-            .map(|(o, v)| (o.clone(), v.iter().map(|i| i.as_str().to_string()).collect()))
+            .map(|(o, v)| {
+                (
+                    o.clone(),
+                    v.iter().map(|i| i.as_str().to_string()).collect(),
+                )
+            })
             .collect()
     };
     let (res, outs) = (ids(owner_resources), ids(owner_outputs));

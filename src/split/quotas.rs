@@ -22,8 +22,19 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn of(path: &str, shard: Option<String>, owners: usize, template: &serde_json::Value, text: &str) -> Counts {
-        let n = |k: &str| template.get(k).and_then(|v| v.as_object()).map_or(0, |m| m.len());
+    pub fn of(
+        path: &str,
+        shard: Option<String>,
+        owners: usize,
+        template: &serde_json::Value,
+        text: &str,
+    ) -> Counts {
+        let n = |k: &str| {
+            template
+                .get(k)
+                .and_then(|v| v.as_object())
+                .map_or(0, |m| m.len())
+        };
         Counts {
             path: path.to_string(),
             shard,
@@ -118,9 +129,17 @@ mod tests {
 
     #[test]
     fn a_full_shard_is_named_with_its_count_and_the_limit() {
-        let e = check(&[counts(None, 40), counts(Some("07"), 501)], Layout::Independent);
+        let e = check(
+            &[counts(None, 40), counts(Some("07"), 501)],
+            Layout::Independent,
+        );
         assert_eq!(e.len(), 1);
-        assert!(e[0].message.contains("shard 07") && e[0].message.contains("501 resources") && e[0].message.contains("500"), "{e:?}");
+        assert!(
+            e[0].message.contains("shard 07")
+                && e[0].message.contains("501 resources")
+                && e[0].message.contains("500"),
+            "{e:?}"
+        );
         assert!(e[0].help.contains("stacks.shards"));
     }
 
@@ -130,7 +149,12 @@ mod tests {
             .chain((0..6).map(|_| counts(Some("01"), 450)))
             .collect();
         let nested = check(&parts, Layout::Nested);
-        assert!(nested.iter().any(|e| e.message.contains("2800 resources in one operation")), "{nested:?}");
+        assert!(
+            nested
+                .iter()
+                .any(|e| e.message.contains("2800 resources in one operation")),
+            "{nested:?}"
+        );
         assert!(check(&parts, Layout::Independent).is_empty());
     }
 }

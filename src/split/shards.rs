@@ -47,7 +47,7 @@ pub struct Part {
     pub template: Value,
 }
 
-fn section<'a>(t: &'a Value, key: &str) -> Map<String, Value> {
+fn section(t: &Value, key: &str) -> Map<String, Value> {
     t.get(key)
         .and_then(Value::as_object)
         .cloned()
@@ -57,7 +57,11 @@ fn section<'a>(t: &'a Value, key: &str) -> Map<String, Value> {
 /// `NotebookKey` + `Arn` -> `NotebookKeyArn`: a parameter / export name.
 fn value_name(target: &str, attr: Option<&str>) -> String {
     let mut s = target.to_string();
-    s.extend(attr.unwrap_or("").chars().filter(char::is_ascii_alphanumeric));
+    s.extend(
+        attr.unwrap_or("")
+            .chars()
+            .filter(char::is_ascii_alphanumeric),
+    );
     s
 }
 
@@ -70,7 +74,8 @@ pub fn split(input: &Input, shard_path: impl Fn(&str) -> String, root_path: &str
         .iter()
         .flat_map(|(o, ids)| ids.iter().map(move |id| (*id, *o)))
         .collect();
-    let owner_output_ids: BTreeSet<&str> = input.owner_outputs.values().flatten().copied().collect();
+    let owner_output_ids: BTreeSet<&str> =
+        input.owner_outputs.values().flatten().copied().collect();
     let mut shared: Map<String, Value> = resources
         .iter()
         .filter(|(id, _)| !owner_of.contains_key(id.as_str()))
@@ -172,9 +177,7 @@ pub fn split(input: &Input, shard_path: impl Fn(&str) -> String, root_path: &str
         let mut passed = Map::new();
         for p in &rw.params_used {
             let def = parameters[p].clone();
-            let list = def["Type"]
-                .as_str()
-                .is_some_and(|k| k.contains("List"));
+            let list = def["Type"].as_str().is_some_and(|k| k.contains("List"));
             passed.insert(
                 p.clone(),
                 if list {
@@ -234,7 +237,12 @@ pub fn split(input: &Input, shard_path: impl Fn(&str) -> String, root_path: &str
                 stack["Properties"]["Parameters"] = Value::Object(passed);
             }
             // A dependency the parameters already imply would be an obsolete `DependsOn`.
-            let implied: BTreeSet<String> = rw.externals.values().map(describe).map(|d| d.split('.').next().unwrap_or("").to_string()).collect();
+            let implied: BTreeSet<String> = rw
+                .externals
+                .values()
+                .map(describe)
+                .map(|d| d.split('.').next().unwrap_or("").to_string())
+                .collect();
             let deps: Vec<&String> = rw.depends.difference(&implied).collect();
             if !deps.is_empty() {
                 stack["DependsOn"] = json!(deps);
@@ -326,7 +334,9 @@ fn collect_targets(v: &Value, out: &mut BTreeSet<String>) {
                     Value::String(s) => {
                         out.insert(s.clone());
                     }
-                    Value::Array(a) => out.extend(a.iter().filter_map(Value::as_str).map(String::from)),
+                    Value::Array(a) => {
+                        out.extend(a.iter().filter_map(Value::as_str).map(String::from))
+                    }
                     _ => {}
                 }
             }
@@ -342,7 +352,9 @@ fn collect_targets(v: &Value, out: &mut BTreeSet<String>) {
                     ("Fn::GetAtt", Value::String(s)) => {
                         out.insert(s.split('.').next().unwrap_or(s).to_string());
                     }
-                    ("Fn::Sub", Value::String(s)) => out.extend(sub_vars(s).map(|(t, _)| t.to_string())),
+                    ("Fn::Sub", Value::String(s)) => {
+                        out.extend(sub_vars(s).map(|(t, _)| t.to_string()))
+                    }
                     ("Fn::Sub", Value::Array(a)) => {
                         if let Some(s) = a.first().and_then(Value::as_str) {
                             out.extend(sub_vars(s).map(|(t, _)| t.to_string()));
@@ -393,7 +405,10 @@ impl Rewriter<'_> {
             if let Some(d) = m.remove("DependsOn") {
                 let all: Vec<String> = match d {
                     Value::String(s) => vec![s],
-                    Value::Array(a) => a.into_iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+                    Value::Array(a) => a
+                        .into_iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect(),
                     _ => Vec::new(),
                 };
                 let (keep, away): (Vec<String>, Vec<String>) =
@@ -488,8 +503,16 @@ impl Rewriter<'_> {
         let (mut text, mut vars) = match arg.take() {
             Value::String(s) => (s, Map::new()),
             Value::Array(mut a) if a.len() == 2 => {
-                let vars = a.pop().and_then(|x| x.as_object().cloned()).unwrap_or_default();
-                (a.pop().and_then(|x| x.as_str().map(String::from)).unwrap_or_default(), vars)
+                let vars = a
+                    .pop()
+                    .and_then(|x| x.as_object().cloned())
+                    .unwrap_or_default();
+                (
+                    a.pop()
+                        .and_then(|x| x.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    vars,
+                )
             }
             other => {
                 *arg = other;
