@@ -65,7 +65,7 @@ pub fn check(all: &[Counts], layout: Layout) -> Vec<Exceeded> {
         let help = match &c.shard {
             Some(_) => "raise `stacks.shards` so that fewer owners share a shard; that moves most owners to another shard, and a move deletes and re-creates the notebook and its volume (`nbsynth plan` lists every move): back up first, or split the team over several blueprints".to_string(),
             None if layout == Layout::Nested => "lower `stacks.shards` (fewer nested stacks in the root) or use `stacks.layout: independent`".to_string(),
-            None => "the base template holds only shared resources: report this as a bug".to_string(),
+            None => "the shared resources grew with the team: the S3 gateway endpoint policy lists each owner's own prefix (`{owner}` in `data.buckets[].write`); use a shared prefix, or split the team over several blueprints".to_string(),
         };
         for (what, count, max) in [
             ("resources", c.resources, cfn::MAX_RESOURCES),
