@@ -32,8 +32,8 @@ fn names(n: usize) -> Vec<String> {
 }
 
 /// Builds (JSON format) and returns every template by path relative to the output directory.
-fn build(dir: &Path, text: &str) -> BTreeMap<String, Value> {
-    std::fs::write(dir.join("big.yaml"), text).unwrap();
+fn build(dir: &Path, blueprint: &str) -> BTreeMap<String, Value> {
+    std::fs::write(dir.join("big.yaml"), blueprint).unwrap();
     let out = nbsynth(
         dir,
         &[
