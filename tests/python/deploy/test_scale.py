@@ -151,6 +151,11 @@ def test_nested_stacks_package_and_deploy_to_moto(nbsynth, moto, tmp_path, tool)
     n = 160
     root, shards, stdout = build(nbsynth, gen(n, "nested", 16), tmp_path, fmt="json")
     assert "aws cloudformation package" in stdout
+    p = run([tool("cfn-lint"), root, *shards], timeout=900)
+    assert p.returncode == 0, f"cfn-lint:\n{p.stdout[-5000:]}\n{p.stderr[-2000:]}"
+    # `check` on the root alone follows the TemplateURLs to every shard.
+    p = run([nbsynth, "check", root], timeout=600)
+    assert p.returncode == 0 and f"{1 + len(shards)} file(s), " in p.stdout, p.stdout[-3000:] + p.stderr[-2000:]
     src = tmp_path / "out"
     adapt_tree([root, *shards], tmp_path / "moto", src)
     moto.aws("s3api", "create-bucket", "--bucket", "nbsynth-nested")
