@@ -8,6 +8,9 @@ WORK=bench/work/split
 mkdir -p "$WORK"
 NB=target/release/nbsynth
 RUNS=${RUNS:-3}
+: > "$WORK/split.tsv"
+# Run alone, it replaces its own previous section (run.sh has just rewritten the file).
+sed -i '/^## Split stacks: /,$d' bench/RESULTS.md
 {
   echo
   echo "## Split stacks: 1,000 to 10,000 owners"
@@ -31,12 +34,16 @@ RUNS=${RUNS:-3}
       | awk -F': ' '/Maximum resident set size/ {print $2}')
     templates=$(find "$WORK/out-$N" -name '*.template.yaml' | wc -l)
     resources=$(grep -h '^    Type: ' -r "$WORK/out-$N" --include='*.template.yaml' | wc -l)
+    printf '%s\t%s\t%s\n' "$N" "$med" "$rss" >> "$WORK/split.tsv"
     printf '| %s | %s | %s | %.2f | %.3f | %.0f | %.0f |\n' "$N" "$templates" "$resources" "$med" \
       "$(echo "$med * 1000 / $N" | bc -l)" "$(echo "$rss / 1024" | bc -l)" "$(echo "$rss / $N" | bc -l)"
   done
+  echo
+  echo "![split build cost per owner](split-vs-owners.svg)"
   echo
   echo "CDK is not in this table: one CDK stack refuses more than 500 resources, and the anchor app"
   echo "is one stack. A CDK user would split with \`NestedStack\` (each its own template, parameters"
   echo "and outputs wired by CDK) or with several \`Stack\`s and cross-stack references (exports);"
   echo "that is a different app, not the anchor, so it is not measured here."
 } >> bench/RESULTS.md
+python3 bench/split_plot.py
