@@ -238,3 +238,28 @@ fn a_hierarchy_past_the_per_operation_cap_is_refused_with_the_count() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn the_base_exports_the_same_values_whoever_the_owners_are() {
+    // Otherwise removing the last owner who uses a value would remove an export a shard still
+    // imports, and CloudFormation refuses the base's update (the export "deadly embrace").
+    let dir = fresh_dir("split-exports");
+    let exports = |owners: &[String]| -> Vec<String> {
+        let all = build(&dir, &blueprint(owners, "independent", 64));
+        let outputs = all["big.template.json"]["Outputs"]
+            .as_object()
+            .unwrap()
+            .clone();
+        outputs
+            .into_iter()
+            .filter_map(|(_, o)| {
+                o.pointer("/Export/Name")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .collect()
+    };
+    let one = exports(&names(1));
+    assert!(one.contains(&"big-SubnetC".to_string()), "{one:?}");
+    assert_eq!(one, exports(&names(120)));
+}

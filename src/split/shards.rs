@@ -24,6 +24,7 @@ const EXPORTED: &[(&str, Option<&str>)] = &[
     ("AWS::EC2::VPCEndpoint", None),
     ("AWS::KMS::Key", None),
     ("AWS::KMS::Key", Some("Arn")),
+    ("AWS::SageMaker::CodeRepository", Some("CodeRepositoryName")),
 ];
 
 pub struct Input<'a> {
