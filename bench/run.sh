@@ -65,4 +65,6 @@ cargo run --release --locked --quiet --example scale -- 100 1000 10000 > "$WORK/
 uptime >> "$WORK/load.txt"
 
 python3 bench/report.py "$WORK" > bench/RESULTS.md
+# Split stacks past one template: 1,000 and 10,000 owners.
+bash bench/split.sh
 echo "wrote bench/RESULTS.md and bench/time-vs-owners.svg"

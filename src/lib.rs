@@ -22,3 +22,4 @@ pub mod plan;
 pub mod policy;
 pub mod scripts;
 pub mod source;
+pub mod split;

@@ -10,6 +10,7 @@ use crate::lower;
 use crate::output::Planned;
 use crate::policy;
 use crate::source::{Diagnostic, SourceFile};
+use crate::split;
 
 /// Time spent in each stage.
 #[derive(Debug, Default, Clone)]
@@ -35,7 +36,10 @@ pub struct Compiled {
     /// Template size, and whether the lifecycle hooks were compressed to fit it inline.
     pub template_bytes: usize,
     pub compressed_for_size: bool,
-    /// The template as JSON (what `nbsynth plan` compares).
+    /// Split stacks (`stacks:`): every template's counts, root first, and the deploy commands.
+    pub stacks: Vec<split::quotas::Counts>,
+    pub deploy: Vec<String>,
+    /// The whole template as JSON, before any split (what `nbsynth plan` compares).
     pub template: serde_json::Value,
 }
 
@@ -86,19 +90,27 @@ pub fn compile_with(
     let rule_ids: Vec<String> = policy::rule_ids();
     let loaded = blueprint::load(path, &rule_ids).map_err(Failure::Invalid)?;
     timings.lap("load+validate", &mut t0);
-    let mut stage = lower_review_emit(&loaded, lower::Options::default(), format, &mut timings)?;
+    let split = loaded.blueprint.stacks.is_some();
+    let options = lower::Options {
+        split,
+        ..lower::Options::default()
+    };
+    let mut stage = lower_review_emit(&loaded, options, format, &mut timings)?;
     // Over the inline limit, compressed hooks may bring the template under it, so that the
     // plain `aws cloudformation deploy --template-file` works; the plain scripts stay in out/.
     let mut compressed_for_size = false;
     let script_bytes: usize = stage.lowered.scripts.iter().map(|s| s.text.len()).sum();
-    if stage.text.len() > INLINE_TEMPLATE_BYTES
-        && stage.text.len() < INLINE_TEMPLATE_BYTES + script_bytes / 2
+    let root_bytes = stage.templates[0].text.len();
+    if !split
+        && root_bytes > INLINE_TEMPLATE_BYTES
+        && root_bytes < INLINE_TEMPLATE_BYTES + script_bytes / 2
     {
         let options = lower::Options {
             compress_scripts: true,
+            split,
         };
         let smaller = lower_review_emit(&loaded, options, format, &mut timings)?;
-        if smaller.text.len() <= INLINE_TEMPLATE_BYTES {
+        if smaller.templates[0].text.len() <= INLINE_TEMPLATE_BYTES {
             stage = smaller;
             compressed_for_size = true;
         }
@@ -109,41 +121,65 @@ pub fn compile_with(
         lowered,
         resources,
         review,
-        text,
+        templates,
         diagram,
+        parts,
         json,
     } = stage;
     let name = loaded.blueprint.name.clone();
     let scripts_dir = out_dir.join(&name);
-    let template_bytes = text.len();
-    let template_path = out_dir.join(format!("{name}.template.{}", format.extension()));
-    let review_path = out_dir.join(format!("{name}.review.md"));
+    let template_bytes = templates[0].text.len();
+    let stacks: Vec<split::quotas::Counts> =
+        templates.iter().filter_map(|t| t.counts.clone()).collect();
+    let deploy = match (&loaded.blueprint.stacks, parts.is_empty()) {
+        (Some(s), false) => split::deploy_commands(&name, s.layout, &parts, out_dir),
+        _ => Vec::new(),
+    };
+    let mut report = policy::render_markdown(&review, &name);
+    if let Some(s) = &loaded.blueprint.stacks {
+        report.push_str(&split_section(s.layout, &stacks, &deploy));
+    }
     // The network section before "Changes since the last build", which must stay last (a rebuild
     // of an unchanged template keeps that section from the previous report's heading to its end).
-    let mut review_text = policy::render_markdown(&review, &name) + &diagram;
-    if previous == Previous::Compare {
-        review_text.push_str(&since_last_build(
+    report.push_str(&diagram);
+    let template_path = out_dir.join(&templates[0].path);
+    let review_path = out_dir.join(format!("{name}.review.md"));
+    // A split stack's root holds no owner: the comparison is for one-template stacks.
+    if previous == Previous::Compare && loaded.blueprint.stacks.is_none() {
+        report.push_str(&since_last_build(
             &name,
             &template_path,
             &review_path,
-            &text,
+            &templates[0].text,
             &json,
         ));
     }
-    let mut files = vec![
-        Planned {
-            path: template_path,
-            text,
-        },
+    // The stack policy protects what the (root) stack itself holds.
+    let stack_policy = match parts.first() {
+        Some(root) => crate::plan::protect::stack_policy(&root.template),
+        None => crate::plan::protect::stack_policy(&json),
+    };
+    let mut files: Vec<Planned> = templates
+        .into_iter()
+        .map(|t| Planned {
+            path: out_dir.join(&t.path),
+            text: t.text,
+        })
+        .collect();
+    files.insert(
+        1,
         Planned {
             path: review_path,
-            text: review_text,
+            text: report,
         },
+    );
+    files.insert(
+        2,
         Planned {
             path: out_dir.join(format!("{name}.stack-policy.json")),
-            text: crate::plan::protect::stack_policy(&json),
+            text: stack_policy,
         },
-    ];
+    );
     files.extend(crate::guardrails::files(
         &loaded.blueprint,
         &out_dir.join(format!("{name}.guardrails")),
@@ -164,6 +200,8 @@ pub fn compile_with(
         timings,
         template_bytes,
         compressed_for_size,
+        stacks,
+        deploy,
         template: json,
     })
 }
@@ -204,15 +242,68 @@ fn since_last_build(
     )
 }
 
+/// The review report's section on the split stack: each template's counts against the quotas
+/// (the review above covers the whole hierarchy: it ran on the template before the split).
+fn split_section(
+    layout: crate::blueprint::model::Layout,
+    stacks: &[split::quotas::Counts],
+    deploy: &[String],
+) -> String {
+    use crate::cfn::{MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES, MAX_TEMPLATE_BYTES};
+    let mut s = format!(
+        "\n## Stacks ({} layout)\n\n| Template | Shard | Owners | Resources (max {MAX_RESOURCES}) | Parameters (max {MAX_PARAMETERS}) | Outputs (max {MAX_OUTPUTS}) | Bytes (max {MAX_TEMPLATE_BYTES}) |\n|---|---|---|---|---|---|---|\n",
+        match layout {
+            crate::blueprint::model::Layout::Nested => "nested",
+            crate::blueprint::model::Layout::Independent => "independent",
+        }
+    );
+    for c in stacks {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            c.path,
+            c.shard
+                .as_deref()
+                .unwrap_or(split::quotas::root_word(layout)),
+            c.owners,
+            c.resources,
+            c.parameters,
+            c.outputs,
+            c.bytes
+        ));
+    }
+    let total: usize = stacks.iter().map(|c| c.resources).sum();
+    s.push_str(&format!(
+        "\n{total} resources in {} templates. Deploy, in this order:\n\n```sh\n",
+        stacks.len()
+    ));
+    for d in deploy {
+        s.push_str(d);
+        s.push('\n');
+    }
+    s.push_str("```\n");
+    s
+}
+
 struct Stage {
     /// Its template has been moved into the JSON; `resources` is the count it had.
     lowered: lower::Lowered,
     resources: usize,
     review: policy::Review,
-    text: String,
+    /// The template, or the root template and the shards' templates.
+    templates: Vec<Emitted>,
+    parts: Vec<split::Part>,
     /// The review report's network section.
     diagram: String,
+    /// The whole template, before any split.
     json: serde_json::Value,
+}
+
+struct Emitted {
+    /// Relative to the output directory.
+    path: String,
+    text: String,
+    /// Set for the templates of a split stack.
+    counts: Option<split::quotas::Counts>,
 }
 
 /// Lower, check references and limits, review, emit.
@@ -249,16 +340,17 @@ fn lower_review_emit(
             Diagnostic::error("E0302", format!("the template would have {count} {what}; CloudFormation allows {max}"))
                 .at(file, loaded.spans.key("/notebooks/instances"))
                 .help(format!(
-                    "{} owners need {} resources each besides the shared ones; split the owners over several blueprints (nested stacks are planned)",
+                    "{} owners need {} resources each besides the shared ones; add `stacks: {{}}` to split the stack (before the first deployment: splitting later moves every owner into another stack)",
                     lowered.owner_resources.len(),
                     lowered.owner_resources.values().next().map_or(0, Vec::len)
                 )),
         )
     };
-    if resources > cfn::MAX_RESOURCES {
+    let stacks = loaded.blueprint.stacks.as_ref();
+    if stacks.is_none() && resources > cfn::MAX_RESOURCES {
         return Err(limit("resources", resources, cfn::MAX_RESOURCES));
     }
-    if outputs > cfn::MAX_OUTPUTS {
+    if stacks.is_none() && outputs > cfn::MAX_OUTPUTS {
         return Err(limit("outputs", outputs, cfn::MAX_OUTPUTS));
     }
 
@@ -306,16 +398,79 @@ fn lower_review_emit(
     // The waivers the review used, as the other scanners' own suppressions.
     policy::counterparts::annotate(&mut json, &review);
     let diagram = crate::diagram::markdown_section(&json, &loaded.blueprint.name);
-    let text = cfn::emit::to_text(&json, format);
-    if text.len() > cfn::MAX_TEMPLATE_BYTES {
-        return Err(limit("bytes", text.len(), cfn::MAX_TEMPLATE_BYTES));
+    let name = &loaded.blueprint.name;
+    let Some(stacks) = stacks else {
+        let text = cfn::emit::to_text(&json, format);
+        if text.len() > cfn::MAX_TEMPLATE_BYTES {
+            return Err(limit("bytes", text.len(), cfn::MAX_TEMPLATE_BYTES));
+        }
+        timings.lap("emit", &mut t0);
+        let path = format!("{name}.template.{}", format.extension());
+        return Ok(Stage {
+            lowered,
+            resources,
+            review,
+            templates: vec![Emitted {
+                path,
+                text,
+                counts: None,
+            }],
+            parts: Vec::new(),
+            diagram,
+            json,
+        });
+    };
+    let parts = split::split(
+        &json,
+        name,
+        stacks,
+        &lowered.owner_resources,
+        &lowered.owner_outputs,
+        format.extension(),
+    );
+    timings.lap("split", &mut t0);
+    let templates: Vec<Emitted> = parts
+        .iter()
+        .map(|p| {
+            let text = cfn::emit::to_text(&p.template, format);
+            let counts = split::quotas::Counts::of(
+                &p.path,
+                p.shard.clone(),
+                p.owners.len(),
+                &p.template,
+                &text,
+            );
+            Emitted {
+                path: p.path.clone(),
+                text,
+                counts: Some(counts),
+            }
+        })
+        .collect();
+    let all: Vec<split::quotas::Counts> =
+        templates.iter().filter_map(|t| t.counts.clone()).collect();
+    let exceeded = split::quotas::check(&all, stacks.layout);
+    if !exceeded.is_empty() {
+        let at = loaded.spans.value("/stacks");
+        return Err(Failure::Invalid(Invalid {
+            file: Some(file.clone()),
+            diagnostics: exceeded
+                .into_iter()
+                .map(|e| {
+                    Diagnostic::error("E0304", e.message)
+                        .at(file, at)
+                        .help(e.help)
+                })
+                .collect(),
+        }));
     }
     timings.lap("emit", &mut t0);
     Ok(Stage {
         lowered,
         resources,
         review,
-        text,
+        templates,
+        parts,
         diagram,
         json,
     })

@@ -15,6 +15,9 @@ fn blueprints() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        // The 1,000-owner scale blueprint's outputs (65 templates) are built by tests/split.rs
+        // and tests/python/scale, not committed.
+        .filter(|p| !p.ends_with("scale.yaml"))
         .collect();
     v.sort();
     assert!(v.len() >= 4, "expected the example blueprints");
@@ -46,6 +49,14 @@ fn committed_outputs_are_up_to_date() {
     while let Some(d) = dirs.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
+            // The scale blueprint's outputs, if `build blueprints/*.yaml` wrote them, are not
+            // committed (.gitignore) and not goldens.
+            if p.strip_prefix(&out).is_ok_and(|r| {
+                let r = r.to_string_lossy();
+                r == "scale" || r.starts_with("scale.")
+            }) {
+                continue;
+            }
             if p.is_dir() {
                 dirs.push(p);
             } else if !expected_files.contains(&p) {

@@ -160,7 +160,7 @@ fn schema_defaults_are_the_model_defaults() {
             "vpc": "vpc-0123456789abcdef0", "subnets": ["subnet-0123456789abcdef0"],
             "route_tables": ["rtb-0123456789abcdef0"], "s3_prefix_list": "pl-6da54004"
         } },
-        "encryption": {}, "lifecycle": {}, "access": {},
+        "encryption": {}, "lifecycle": {}, "access": {}, "stacks": {},
         "jobs": { "output": "s3://acme-bucket/jobs/{owner}/" },
         "data": { "buckets": [{ "name": "acme-bucket" }] },
         "notebooks": { "defaults": {}, "instances": [{ "owner": "alice" }] },

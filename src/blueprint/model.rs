@@ -32,6 +32,7 @@ pub struct Blueprint {
     #[serde(default)]
     pub guardrails: Guardrails,
     pub jobs: Option<Jobs>,
+    pub stacks: Option<Stacks>,
     #[serde(default)]
     pub waivers: Vec<Waiver>,
     #[serde(default)]
@@ -466,4 +467,36 @@ pub struct Waiver {
     pub rule: String,
     pub owner: Option<String>,
     pub reason: String,
+}
+
+/// How a stack too large for one template is split (see `src/split`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stacks {
+    #[serde(default)]
+    pub layout: Layout,
+    #[serde(default = "default_shards")]
+    pub shards: u32,
+}
+
+impl Default for Stacks {
+    fn default() -> Self {
+        Stacks {
+            layout: Layout::default(),
+            shards: default_shards(),
+        }
+    }
+}
+
+/// A fixed number of hash buckets: owners never move as the team grows, only when this changes.
+fn default_shards() -> u32 {
+    64
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    #[default]
+    Nested,
+    Independent,
 }

@@ -69,7 +69,13 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
         }
     };
     let keep: Vec<PathBuf> = compiled.files.iter().map(|f| f.path.clone()).collect();
-    let obsolete = output::stale(&compiled.scripts_dir, ".sh", &keep);
+    let mut obsolete = output::stale(&compiled.scripts_dir, ".sh", &keep);
+    // Shards that lost their last owner (a split stack's templates live in `<name>/stacks/`).
+    obsolete.extend(output::stale(
+        &compiled.scripts_dir.join("stacks"),
+        &format!(".template.{}", args.format.extension()),
+        &keep,
+    ));
     if args.check {
         let mut stale = output::changed(&compiled.files);
         stale.extend(obsolete);
@@ -113,6 +119,16 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
             }
         }
     }
+    if !args.quiet && !compiled.stacks.is_empty() {
+        let total: usize = compiled.stacks.iter().map(|c| c.resources).sum();
+        println!(
+            "  split into {} templates ({total} resources); deploy in this order:",
+            compiled.stacks.len()
+        );
+        for d in &compiled.deploy {
+            println!("    {d}");
+        }
+    }
     if !args.quiet && compiled.compressed_for_size {
         println!(
             "  note: lifecycle scripts compressed to keep the template under {} bytes (readable copies: {})",
@@ -120,7 +136,10 @@ fn build_one(args: &Args, path: &std::path::Path) -> Outcome {
             compiled.scripts_dir.display()
         );
     }
-    if !args.quiet && compiled.template_bytes > crate::pipeline::INLINE_TEMPLATE_BYTES {
+    if !args.quiet
+        && compiled.stacks.is_empty()
+        && compiled.template_bytes > crate::pipeline::INLINE_TEMPLATE_BYTES
+    {
         println!(
             "  note: the template is {} bytes, over the {} that `aws cloudformation deploy --template-file` sends inline: add `--s3-bucket BUCKET`",
             compiled.template_bytes,

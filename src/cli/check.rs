@@ -64,7 +64,14 @@ pub fn run(args: &Args) -> Outcome {
     let mut outcome = Outcome::Clean;
     let mut checked = Vec::new();
     let mut timings: Vec<(String, Duration)> = Vec::new();
-    for path in &args.templates {
+    // Nested stacks' local templates are reviewed too, each once, after their parent.
+    let mut queue: std::collections::VecDeque<PathBuf> = args.templates.iter().cloned().collect();
+    let mut seen: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
+    while let Some(path) = queue.pop_front() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let path = &path;
         let t = Instant::now();
         let file = match SourceFile::read(path) {
             Ok(f) => f,
@@ -83,6 +90,8 @@ pub fn run(args: &Args) -> Outcome {
             }
         };
         timings.push((format!("{}: load", file.name()), t.elapsed()));
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        queue.extend(crate::split::local_children(&doc.value, dir));
         match policy::review(&doc.value, &options) {
             Ok(review) => {
                 if review.failed() || !review.unused_waivers().is_empty() {

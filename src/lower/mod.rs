@@ -27,7 +27,7 @@ use crate::blueprint::{Blueprint, Loaded};
 use crate::cfn::{LogicalId, Template};
 
 pub use lifecycle::ScriptFile;
-pub use naming::Names;
+pub use naming::{Names, stable_hash};
 
 /// What lowering produced.
 #[derive(Debug)]
@@ -37,6 +37,8 @@ pub struct Lowered {
     pub scripts: Vec<ScriptFile>,
     /// Which resources belong to which owner (for waivers and the review report).
     pub owner_resources: BTreeMap<String, Vec<LogicalId>>,
+    /// Which outputs belong to which owner (they go with the owner when the stack is split).
+    pub owner_outputs: BTreeMap<String, Vec<LogicalId>>,
 }
 
 /// A blueprint that is valid but cannot be lowered (for example a script too large for its hook).
@@ -68,6 +70,8 @@ pub(crate) struct Shared {
 pub struct Options {
     /// Compress every lifecycle hook (to keep a template under the inline-deploy size).
     pub compress_scripts: bool,
+    /// The template will be split over stacks (`stacks:`): shared resources refer to no owner.
+    pub split: bool,
 }
 
 pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
@@ -117,9 +121,11 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
     outputs(bp, &names, &mut t, &shared);
     waivers(loaded, &names, &mut t);
 
-    let mut owner_resources: BTreeMap<String, Vec<LogicalId>> = BTreeMap::new();
+    let mut owner_resources = BTreeMap::new();
+    let mut owner_outputs = BTreeMap::new();
     for inst in &bp.notebooks.instances {
         owner_resources.insert(inst.owner.clone(), names.owner_ids(&inst.owner));
+        owner_outputs.insert(inst.owner.clone(), vec![owner_output(&inst.owner)]);
     }
     for u in crate::blueprint::studio::users(bp) {
         let ids = owner_resources.entry(u.user.clone()).or_default();
@@ -130,6 +136,7 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
         template: t,
         scripts,
         owner_resources,
+        owner_outputs,
     })
 }
 
@@ -159,7 +166,7 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
     );
     for inst in &bp.notebooks.instances {
         t.output(
-            LogicalId::new(&[inst.owner.as_str(), "NotebookName"]),
+            owner_output(&inst.owner),
             format!("Notebook instance of {}", inst.owner),
             json!(names.notebook(&inst.owner)),
         );
@@ -174,6 +181,10 @@ fn outputs(bp: &Blueprint, names: &Names, t: &mut Template, shared: &Shared) {
             );
         }
     }
+}
+
+fn owner_output(owner: &str) -> LogicalId {
+    LogicalId::new(&[owner, "NotebookName"])
 }
 
 /// Blueprint waivers become resource Metadata, so `nbsynth check` on the written template

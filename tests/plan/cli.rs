@@ -160,7 +160,11 @@ fn build_protects_every_data_holding_resource() {
     let mut checked = 0;
     for e in std::fs::read_dir(&out).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(stack) = name.strip_suffix(".template.yaml") else {
+        // The scale blueprint's split outputs are not committed goldens (see tests/split.rs).
+        let Some(stack) = name
+            .strip_suffix(".template.yaml")
+            .filter(|s| *s != "scale")
+        else {
             continue;
         };
         let t = load(&e.path());
@@ -253,7 +257,9 @@ fn reverse_keys(v: &Value) -> Value {
 #[test]
 fn a_template_against_itself_plans_nothing_in_any_key_order() {
     for e in std::fs::read_dir(root().join("out")).unwrap().flatten() {
-        if !e.file_name().to_string_lossy().ends_with(".template.yaml") {
+        let name = e.file_name().to_string_lossy().into_owned();
+        // The scale blueprint's split outputs are not committed goldens (see tests/split.rs).
+        if !name.ends_with(".template.yaml") || name.starts_with("scale.") {
             continue;
         }
         let t = load(&e.path());
