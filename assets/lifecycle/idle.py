@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# nbsynth idle check, run by cron as root with the system python3 (standard library only, 3.7+):
+# nbsynth idle check, run by a systemd timer as root with the system python3 (standard library only, 3.7+):
 # stops this notebook instance when Jupyter shows no busy kernel and no activity within the limit.
 # Usage: idle.py MINUTES [--ignore-connections]   (MINUTES may be a fraction, for tests)
 # Any error (metadata, Jupyter, credentials, SageMaker API) is logged and exits 1 without stopping.

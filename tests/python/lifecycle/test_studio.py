@@ -109,7 +109,10 @@ class Space:
         cmd = ["bash", "-c", act + f'exec "{self.conda}/bin/python" -m jupyterlab --no-browser --ip 127.0.0.1 '
                f"--port {self.port} --ServerApp.token={TOKEN} --ServerApp.root_dir={self.home} "
                f"--ServerApp.certfile={self.cert} --ServerApp.keyfile={self.key}"]
-        self.server = Jupyter(cmd, self.env, self.port, self.user, self.base / "jupyter.log")
+        # As the user with no supplementary groups, as the image runs it.
+        drop = [need("setpriv"), f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups",
+                "--"]
+        self.server = Jupyter(drop + cmd, self.env, self.port, log=self.base / "jupyter.log")
         return self.server.url
 
     def stop(self):
