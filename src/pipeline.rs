@@ -41,6 +41,10 @@ pub struct Compiled {
     pub deploy: Vec<String>,
     /// The whole template as JSON, before any split (what `nbsynth plan` compares).
     pub template: serde_json::Value,
+    /// Split stacks: the layout and the templates as JSON, root first (`nbsynth plan` compares
+    /// them stack by stack); empty without `stacks:`.
+    pub layout: Option<crate::blueprint::model::Layout>,
+    pub parts: Vec<split::Part>,
 }
 
 /// The largest template `aws cloudformation deploy --template-file` sends inline; larger ones
@@ -203,6 +207,8 @@ pub fn compile_with(
         stacks,
         deploy,
         template: json,
+        layout: loaded.blueprint.stacks.as_ref().map(|s| s.layout),
+        parts,
     })
 }
 

@@ -11,7 +11,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use super::Outcome;
 use crate::cfn::emit::Format;
 use crate::pipeline::{self, Failure, Previous};
-use crate::plan::{self, Verdict, load, render};
+use crate::plan::{self, Verdict, load, render, stacks};
 use crate::source::{Diagnostic, SourceFile, diagnostic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,6 +29,7 @@ pub struct Args {
     pub blueprint: PathBuf,
     /// The deployed template: `out/<name>.template.yaml` of the last deploy, or the output of
     /// `aws cloudformation get-template --stack-name NAME --query TemplateBody` (JSON or YAML).
+    /// A split stack's root or base, with its shards beside it as `build` wrote them.
     #[arg(long, value_name = "TEMPLATE")]
     pub against: PathBuf,
     /// Output format.
@@ -61,7 +62,25 @@ pub fn run(args: &Args) -> Outcome {
             return Outcome::Findings;
         }
     };
-    let plan = plan::compare(&old, &compiled.template);
+    // A split stack (either side) is compared stack by stack.
+    let deployed = match stacks::deployed(&args.against, old, &compiled.name) {
+        Ok(d) => d,
+        Err(e) => {
+            report(e.file.as_ref(), &e.diagnostics);
+            return Outcome::BadInput;
+        }
+    };
+    let plan = if deployed.len() == 1 && compiled.parts.is_empty() {
+        plan::compare(&deployed[0].template, &compiled.template)
+    } else {
+        let new = stacks::compiled(
+            &compiled.name,
+            compiled.layout,
+            &compiled.parts,
+            &compiled.template,
+        );
+        stacks::compare(&deployed, &new)
+    };
     let against = args.against.display().to_string();
     let out = match args.format {
         PlanFormat::Text => render::text(&plan, &compiled.name, &against),

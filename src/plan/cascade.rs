@@ -38,6 +38,11 @@ pub fn targets(v: &Value, out: &mut BTreeSet<String>) {
             if let Some(Value::String(r)) = m.get("Ref") {
                 out.insert(r.clone());
             }
+            // An import is named by its export: a shard of an independent layout refers to
+            // the base stack's resources through one.
+            if let Some(Value::String(e)) = m.get("Fn::ImportValue") {
+                out.insert(e.clone());
+            }
             if let Some(Value::Array(a)) = m.get("Fn::GetAtt")
                 && let Some(Value::String(r)) = a.first()
             {
@@ -105,9 +110,12 @@ fn changed_parameters(old: &Value, new: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn plan(old: &Value, new: &Value) -> Plan {
+/// `outside`: names whose value changes for a reason outside this template (a parameter that
+/// the root stack passes a replaced resource, an export of a replaced resource), with why.
+pub fn plan(old: &Value, new: &Value, outside: &BTreeMap<String, String>) -> Plan {
     let (olds, news) = (resources(old), resources(new));
-    let params = changed_parameters(old, new);
+    let mut params = changed_parameters(old, new);
+    params.extend(outside.iter().map(|(k, v)| (k.clone(), v.clone())));
     let mut replaced: BTreeSet<String> = BTreeSet::new();
     let mut errors;
     let mut judged: Vec<Change>;
@@ -149,6 +157,7 @@ pub fn plan(old: &Value, new: &Value) -> Plan {
                 interruption: false,
                 reasons: vec!["new in the blueprint: created".into()],
                 properties: Vec::new(),
+                stack: None,
             });
         }
     }
@@ -234,6 +243,7 @@ fn removed(id: &str, old: &Value) -> Change {
         interruption: holder.is_some_and(|h| h.sessions),
         reasons,
         properties: Vec::new(),
+        stack: None,
     }
 }
 

@@ -147,6 +147,7 @@ pub fn judge(
             interruption: holder.is_some_and(|h| h.sessions),
             reasons,
             properties: vec!["Type".into()],
+            stack: None,
         });
     }
     let (op, np) = (old.get("Properties"), new.get("Properties"));
@@ -262,13 +263,14 @@ pub fn judge(
         interruption,
         reasons: all,
         properties,
+        stack: None,
     })
 }
 
 /// Whether a property is the resource's own physical name: `<Kind>Name` where the type ends
 /// with `<Kind>` (`NotebookInstanceName`, `GroupName` of a security group, `RoleName`), not a
 /// name of something else (`ServiceName` of an endpoint).
-fn names_the_resource(t: &str, property: &str) -> bool {
+pub(super) fn names_the_resource(t: &str, property: &str) -> bool {
     property.strip_suffix("Name").is_some_and(|kind| {
         !kind.is_empty() && t.rsplit("::").next().is_some_and(|k| k.ends_with(kind))
     })

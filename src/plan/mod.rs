@@ -8,6 +8,7 @@
 //! - [`data`]: the data-holding types and what losing one means
 //! - [`protect`]: what `build` emits against data loss (Retain policies, the stack policy)
 //! - [`render`]: text, markdown (for a pull-request comment), JSON
+//! - [`stacks`]: a split stack, compared stack by stack; an owner that changes stack is moved
 
 pub mod cascade;
 pub mod compare;
@@ -16,6 +17,7 @@ pub mod load;
 pub mod protect;
 pub mod render;
 pub mod replacement;
+pub mod stacks;
 
 use serde_json::Value;
 
@@ -50,6 +52,9 @@ pub struct Change {
     /// Changed property paths (`GitConfig/RepositoryUrl`) and resource attributes
     /// (`DeletionPolicy`, `Metadata`).
     pub properties: Vec<String>,
+    /// The stack it is in, when the stack is split (`stacks:`): the root or base stack's name,
+    /// a nested stack's logical id in the root, or an independent shard's stack name.
+    pub stack: Option<String>,
 }
 
 /// The whole comparison.
@@ -103,5 +108,5 @@ impl Plan {
 pub fn compare(old: &Value, new: &Value) -> Plan {
     let old = cascade::normalize(old);
     let new = cascade::normalize(new);
-    cascade::plan(&old, &new)
+    cascade::plan(&old, &new, &Default::default())
 }

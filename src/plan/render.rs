@@ -53,10 +53,13 @@ pub fn text(plan: &Plan, name: &str, against: &str) -> String {
     for c in &plan.changes {
         let f = flags(c);
         s.push_str(&format!(
-            "{:>3} {} ({}) {}{}\n",
+            "{:>3} {} ({}){} {}{}\n",
             mark(c),
             c.logical_id,
             c.resource_type,
+            c.stack
+                .as_deref()
+                .map_or_else(String::new, |st| format!(" in {st}")),
             c.action.as_str(),
             if f.is_empty() {
                 String::new()
@@ -102,10 +105,22 @@ pub fn markdown(plan: &Plan, name: &str, against: &str, level: usize) -> String 
         s.push('\n');
     }
     if !plan.changes.is_empty() {
-        s.push_str("| | Resource | Type | Action | Data loss | Interruption | Why |\n|---|---|---|---|---|---|---|\n");
+        // A split stack's rows say which stack they are in.
+        let split = plan.changes.iter().any(|c| c.stack.is_some());
+        let (head, rule) = if split {
+            ("| Stack ", "|---")
+        } else {
+            ("", "")
+        };
+        s.push_str(&format!("| | Resource {head}| Type | Action | Data loss | Interruption | Why |\n|---|---{rule}|---|---|---|---|---|\n"));
         for c in &plan.changes {
+            let stack = match (&c.stack, split) {
+                (Some(st), _) => format!("| `{st}` "),
+                (None, true) => "| ".to_string(),
+                (None, false) => String::new(),
+            };
             s.push_str(&format!(
-                "| {} | `{}` | {} | {} | {} | {} | {} |\n",
+                "| {} | `{}` {stack}| {} | {} | {} | {} | {} |\n",
                 if c.data_loss { ":warning:" } else { "" },
                 c.logical_id,
                 c.resource_type,
@@ -129,7 +144,7 @@ pub fn json(plan: &Plan) -> Value {
         .changes
         .iter()
         .map(|c| {
-            json!({
+            let mut v = json!({
                 "logical_id": c.logical_id,
                 "type": c.resource_type,
                 "action": c.action.as_str(),
@@ -137,7 +152,12 @@ pub fn json(plan: &Plan) -> Value {
                 "interruption": c.interruption,
                 "reasons": c.reasons,
                 "properties": c.properties,
-            })
+            });
+            // Only a split stack's changes have one.
+            if let Some(st) = &c.stack {
+                v["stack"] = json!(st);
+            }
+            v
         })
         .collect();
     json!({

@@ -61,6 +61,11 @@ pub fn shard_path(name: &str, label: &str, extension: &str) -> String {
     format!("{name}/stacks/shard-{label}.template.{extension}")
 }
 
+/// The logical id of a shard's nested stack in the root (nested layout).
+pub fn nested_stack_id(label: &str) -> String {
+    format!("Shard{label}")
+}
+
 /// The stack name of a shard in the independent layout.
 pub fn shard_stack(name: &str, label: &str) -> String {
     format!("{name}-shard-{label}")

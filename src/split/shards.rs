@@ -251,7 +251,7 @@ pub fn split(input: &Input, shard_path: impl Fn(&str) -> String, root_path: &str
             if !deps.is_empty() {
                 stack["DependsOn"] = json!(deps);
             }
-            root_resources.insert(format!("Shard{label}"), stack);
+            root_resources.insert(super::nested_stack_id(&label), stack);
         }
         parts.push(Part {
             path,
