@@ -256,13 +256,16 @@ fn mark_moves(changes: &mut [Change], olds: &BTreeMap<String, Value>) {
             {
                 continue;
             }
+            // An add's own reason ("new in the blueprint") would be wrong: the move says it.
+            if c.action == Action::Add {
+                c.reasons.retain(|r| !r.starts_with("new in the blueprint"));
+            }
             c.reasons.insert(0, moved.clone());
             if let Some(f) = &fixed {
                 c.reasons.push(f.clone());
             }
             if let Some(h) = holder.filter(|_| c.action == Action::Add) {
                 c.data_loss = true;
-                c.interruption |= h.sessions;
                 c.reasons.push(format!(
                     "data loss: the new one starts empty; nothing moves with it ({})",
                     h.loses

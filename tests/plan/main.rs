@@ -9,4 +9,5 @@ mod common;
 mod changesets;
 mod cli;
 mod scenarios;
+mod split;
 mod studio;
