@@ -114,6 +114,9 @@ pub fn compiled(name: &str, layout: Option<Layout>, parts: &[Part], whole: &Valu
         .collect()
 }
 
+/// CloudFormation does not change an export that another stack imports.
+const EXPORT_IN_USE: &str = " (CloudFormation refuses to change an export that another stack imports: the base stack's update fails until no shard imports the old value)";
+
 /// What a shard receives from the root (a nested stack's `Parameters`) or imports from the base
 /// (its exports), whose value changes although the shard's text does not: by parameter or export
 /// name, with why.
@@ -124,13 +127,16 @@ fn passed_down(
     shard: &str,
 ) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let mut judge = |key: &str, old: Option<&Value>, new: &Value, what: &str| {
+    let mut judge = |key: &str, old: Option<&Value>, new: &Value, by: &str, note: &str| {
         let mut names = BTreeSet::new();
         targets(new, &mut names);
         if let Some(r) = names.iter().find(|n| replaced.contains(*n)) {
-            out.insert(key.to_string(), format!("is {what} {r}, which is replaced"));
+            out.insert(
+                key.to_string(),
+                format!("is {by}, where {r} is replaced{note}"),
+            );
         } else if old.is_some_and(|o| o != new) {
-            out.insert(key.to_string(), format!("is {what} a new value"));
+            out.insert(key.to_string(), format!("is {by} with a new value{note}"));
         }
     };
     let params = |t: &Value| {
@@ -141,7 +147,7 @@ fn passed_down(
     };
     let old_params = params(old_root);
     for (p, v) in &params(new_root) {
-        judge(p, old_params.get(p), v, "passed by the root stack");
+        judge(p, old_params.get(p), v, "passed down by the root stack", "");
     }
     let exports = |t: &Value| -> BTreeMap<String, Value> {
         t.get("Outputs")
@@ -158,7 +164,13 @@ fn passed_down(
     };
     let old_exports = exports(old_root);
     for (e, v) in &exports(new_root) {
-        judge(e, old_exports.get(e), v, "exported by the base stack from");
+        judge(
+            e,
+            old_exports.get(e),
+            v,
+            "exported by the base stack",
+            EXPORT_IN_USE,
+        );
     }
     out
 }
@@ -362,7 +374,7 @@ mod tests {
             "{nb:#?}"
         );
         assert!(
-            nb.reasons[0].contains("passed by the root stack SubnetA, which is replaced"),
+            nb.reasons[0].contains("passed down by the root stack, where SubnetA is replaced"),
             "{nb:#?}"
         );
     }
