@@ -99,6 +99,32 @@ fn an_added_owner_changes_only_its_own_shard() {
             assert_eq!(c["data_loss"], false, "{layout}: {c}");
             assert_eq!(c["stack"], shard(layout, "01"), "{layout}: {c}");
         }
+        // The other forms say the stack too.
+        let after = blueprint(&dir, "owner-added", layout);
+        let form = |format: &str| {
+            let out = nbsynth(
+                &dir,
+                &[
+                    "plan",
+                    after.to_str().unwrap(),
+                    "--against",
+                    root.to_str().unwrap(),
+                    "--format",
+                    format,
+                ],
+            );
+            text(&out.stdout)
+        };
+        let s = shard(layout, "01");
+        let md = form("markdown");
+        assert!(md.contains(&format!("| `ErinNotebook` | `{s}` |")), "{md}");
+        let txt = form("text");
+        assert!(
+            txt.contains(&format!(
+                "+ ErinNotebook (AWS::SageMaker::NotebookInstance) in {s} add"
+            )),
+            "{txt}"
+        );
     }
 }
 
