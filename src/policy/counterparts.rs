@@ -103,6 +103,12 @@ pub const COUNTERPARTS: &[Counterpart] = &[
         &[],
     ),
     c(
+        "IAM_NO_WILDCARD_RESOURCE_READ",
+        &["IAM_POLICYDOCUMENT_NO_WILDCARD_RESOURCE"],
+        &[],
+        &[],
+    ),
+    c(
         "IAM_PASSROLE_SCOPED",
         &[
             "IAM_POLICYDOCUMENT_NO_WILDCARD_RESOURCE",

@@ -223,6 +223,16 @@ fn table() -> Vec<Def> {
         ),
         rust!(
             "iam",
+            "IAM_NO_WILDCARD_RESOURCE_READ",
+            rules::iam::no_wildcard_resource_read,
+            [
+                "AWS::IAM::Role",
+                "AWS::IAM::Policy",
+                "AWS::IAM::ManagedPolicy"
+            ]
+        ),
+        rust!(
+            "iam",
             "IAM_PASSROLE_SCOPED",
             rules::iam::passrole_scoped,
             [
