@@ -14,9 +14,11 @@ const RULE: &str = "IAM_NO_WILDCARD_RESOURCE_READ";
 
 fn documents(kind: &str, properties: &serde_json::Map<String, Value>) -> Vec<Value> {
     match kind {
-        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
-            properties.get("PolicyDocument").cloned().into_iter().collect()
-        }
+        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => properties
+            .get("PolicyDocument")
+            .cloned()
+            .into_iter()
+            .collect(),
         "AWS::IAM::Role" => properties
             .get("Policies")
             .and_then(Value::as_array)

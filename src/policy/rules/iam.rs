@@ -167,7 +167,31 @@ pub fn no_wildcard_resource_read(ctx: &mut Ctx) {
             ctx.fail(
                 Some(id),
                 &format!("{at}/Resource"),
-                format!("reads or resource-less actions on every resource (`*`): {}", r.join(", ")),
+                format!(
+                    "reads or resource-less actions on every resource (`*`): {}",
+                    r.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// IAM_NO_POLICY_ON_USER
+pub fn no_policy_on_user(ctx: &mut Ctx) {
+    let policies: Vec<(&str, &Value)> = ctx
+        .of_type("AWS::IAM::Policy")
+        .chain(ctx.of_type("AWS::IAM::ManagedPolicy"))
+        .collect();
+    for (id, r) in policies {
+        let users = r.pointer("/Properties/Users");
+        if users
+            .and_then(Value::as_array)
+            .is_some_and(|u| !u.is_empty())
+        {
+            ctx.fail(
+                Some(id),
+                "Properties/Users",
+                "the policy is attached to IAM users directly; attach it to a group or role",
             );
         }
     }
