@@ -32,6 +32,7 @@ pub fn lower(names: &Names, t: &mut Template, shared: &Shared, owner: &str, acce
         "PolicyDocument".into(),
         document(statements(names, shared, owner, access)),
     );
+    let mut on_user = false;
     if let Some(arn) = access.principals.get(owner) {
         // arn:aws:iam::123456789012:role/path/name -> attach by name.
         let (kind, rest) = arn
@@ -41,11 +42,18 @@ pub fn lower(names: &Names, t: &mut Template, shared: &Shared, owner: &str, acce
             .expect("schema-checked principal ARN");
         let name = rest.rsplit('/').next().unwrap_or(rest);
         props.insert(kind.into(), json!([name]));
+        on_user = kind == "Users";
     }
-    t.add(
-        names.owner_id(owner, ACCESS),
-        Resource::new("AWS::IAM::ManagedPolicy", Value::Object(props)),
-    );
+    let mut policy = Resource::new("AWS::IAM::ManagedPolicy", Value::Object(props));
+    if on_user {
+        // The blueprint names an IAM user the stack does not own: a group of the stack's would
+        // have to take over that user's memberships, so the grant goes to the user, visibly.
+        policy = policy.metadata(json!({"nbsynth": {"waivers": [{
+            "rule": "IAM_NO_POLICY_ON_USER",
+            "reason": format!("access.principals names {owner} as an IAM user the stack does not manage; this policy grants only {owner}'s own notebook, so it is attached to that user instead of a group the stack would make it join")
+        }]}}));
+    }
+    t.add(names.owner_id(owner, ACCESS), policy);
 }
 
 fn source_condition(shared: &Shared, access: &Access) -> Option<Value> {

@@ -31,7 +31,17 @@ fn key_statement(names: &Names) -> Value {
         "Sid": "CloudWatchLogsEncryptsFlowLogs",
         "Effect": "Allow",
         "Principal": {"Service": sub("logs.${AWS::Region}.amazonaws.com")},
-        "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+        // The documented statement's wildcards (Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*,
+        // Describe*) spelled out as the actions of a symmetric key that take an encryption context:
+        // DescribeKey has none, so under this condition it could never be allowed anyway.
+        "Action": [
+            "kms:Decrypt",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo"
+        ],
         "Resource": "*",
         "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": sub(format!(
             "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{}",

@@ -18,6 +18,7 @@ mod network;
 mod notebook;
 mod security;
 mod studio;
+mod unscoped;
 
 use std::collections::BTreeMap;
 
@@ -119,6 +120,7 @@ pub fn lower(loaded: &Loaded, options: Options) -> Result<Lowered, LowerError> {
         options.compress_scripts,
     )?);
     outputs(bp, &names, &mut t, &shared);
+    unscoped::waive(&mut t);
     waivers(loaded, &names, &mut t);
 
     let mut owner_resources = BTreeMap::new();

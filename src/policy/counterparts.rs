@@ -91,6 +91,15 @@ pub const COUNTERPARTS: &[Counterpart] = &[
         &[],
     ),
     c(
+        "SG_SINGLE_PORT",
+        &[
+            "SECURITY_GROUP_INGRESS_PORT_RANGE_RULE",
+            "SECURITY_GROUP_EGRESS_PORT_RANGE_RULE",
+        ],
+        &[],
+        &[],
+    ),
+    c(
         "IAM_NO_WILDCARD_ACTION",
         &["IAM_MANAGEDPOLICY_NO_STATEMENTS_WITH_FULL_ACCESS"],
         &[],
@@ -100,6 +109,18 @@ pub const COUNTERPARTS: &[Counterpart] = &[
         "IAM_NO_WILDCARD_RESOURCE_WRITE",
         &["IAM_POLICYDOCUMENT_NO_WILDCARD_RESOURCE"],
         &["CKV_AWS_111"],
+        &[],
+    ),
+    c(
+        "IAM_NO_WILDCARD_RESOURCE_READ",
+        &["IAM_POLICYDOCUMENT_NO_WILDCARD_RESOURCE"],
+        &[],
+        &[],
+    ),
+    c(
+        "IAM_NO_POLICY_ON_USER",
+        &["IAM_NO_POLICY_ON_USER"],
+        &[],
         &[],
     ),
     c(

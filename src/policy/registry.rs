@@ -195,6 +195,16 @@ fn table() -> Vec<Def> {
             ["AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupEgress"]
         ),
         rust!(
+            "security-group",
+            "SG_SINGLE_PORT",
+            rules::security_group::single_port,
+            [
+                "AWS::EC2::SecurityGroup",
+                "AWS::EC2::SecurityGroupIngress",
+                "AWS::EC2::SecurityGroupEgress"
+            ]
+        ),
+        rust!(
             "iam",
             "IAM_ROLE_TRUST_SCOPED",
             rules::iam::role_trust_scoped,
@@ -220,6 +230,22 @@ fn table() -> Vec<Def> {
                 "AWS::IAM::Policy",
                 "AWS::IAM::ManagedPolicy"
             ]
+        ),
+        rust!(
+            "iam",
+            "IAM_NO_WILDCARD_RESOURCE_READ",
+            rules::iam::no_wildcard_resource_read,
+            [
+                "AWS::IAM::Role",
+                "AWS::IAM::Policy",
+                "AWS::IAM::ManagedPolicy"
+            ]
+        ),
+        rust!(
+            "iam",
+            "IAM_NO_POLICY_ON_USER",
+            rules::iam::no_policy_on_user,
+            ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"]
         ),
         rust!(
             "iam",

@@ -221,6 +221,13 @@ fn security_group(
         r[peer.0] = peer.1;
         Resource::new(kind, r)
     };
+    // SageMaker documents that apps of one group talk on TCP 8192-65535: the range is needed.
+    let apps_range_waiver = || {
+        json!({"nbsynth": {"waivers": [{
+            "rule": "SG_SINGLE_PORT",
+            "reason": "Studio apps talk to each other on TCP 8192-65535 (the range SageMaker documents for a VPC-only domain), and only within this user's own group"
+        }]}})
+    };
     let ingress = "AWS::EC2::SecurityGroupIngress";
     let egress = "AWS::EC2::SecurityGroupEgress";
     let own = |k: &'static str| (k, gid.clone());
@@ -242,7 +249,8 @@ fn security_group(
             65535,
             own("SourceSecurityGroupId"),
             "Studio app-to-app traffic, from this user's apps only",
-        ),
+        )
+        .metadata(apps_range_waiver()),
     );
     t.add(
         user_id(user, "UserGroupNfsOut"),
@@ -262,7 +270,8 @@ fn security_group(
             65535,
             own("DestinationSecurityGroupId"),
             "Studio app-to-app traffic, within this user's group",
-        ),
+        )
+        .metadata(apps_range_waiver()),
     );
     t.add(
         user_id(user, "UserGroupToS3PrefixList"),

@@ -90,12 +90,26 @@ const READ_VERBS: &[&str] = &[
     "Get", "List", "Describe", "Head", "Search", "Query", "Scan", "Lookup", "BatchGet", "Select",
     "View",
 ];
-/// Actions that have no resource-level permissions at all, so `*` is the only way to grant them.
-const NO_RESOURCE_LEVEL: &[&str] = &[
+/// Actions that have no resource-level permissions at all, so `*` is the only way to grant them
+/// (lower case). The build waives IAM_NO_WILDCARD_RESOURCE_READ for statements made of these only.
+pub const NO_RESOURCE_LEVEL: &[&str] = &[
     "cloudwatch:putmetricdata",
     "xray:puttracesegments",
     "xray:puttelemetryrecords",
+    "ec2:describedhcpoptions",
+    "ec2:describenetworkinterfaces",
+    "ec2:describesecuritygroups",
+    "ec2:describesubnets",
+    "ec2:describevpcs",
+    "sagemaker:listapps",
+    "sagemaker:listspaces",
+    "sts:getservicebearertoken",
 ];
+
+/// Whether IAM accepts only `*` as the resource of this action.
+pub fn no_resource_level(action: &str) -> bool {
+    NO_RESOURCE_LEVEL.contains(&action.to_ascii_lowercase().as_str())
+}
 
 fn writes(action: &str) -> bool {
     let Some((service, verb)) = action.split_once(':') else {
@@ -105,8 +119,7 @@ fn writes(action: &str) -> bool {
         // Wildcard actions and PassRole have rules of their own.
         return false;
     }
-    !READ_VERBS.iter().any(|r| verb.starts_with(r))
-        && !NO_RESOURCE_LEVEL.contains(&action.to_ascii_lowercase().as_str())
+    !READ_VERBS.iter().any(|r| verb.starts_with(r)) && !no_resource_level(action)
 }
 
 fn on_everything(s: &Value) -> bool {
@@ -128,6 +141,57 @@ pub fn no_wildcard_resource_write(ctx: &mut Ctx) {
                 Some(id),
                 &format!("{at}/Resource"),
                 format!("write actions on every resource (`*`): {}", w.join(", ")),
+            );
+        }
+    }
+}
+
+/// IAM_NO_WILDCARD_RESOURCE_READ: what IAM_NO_WILDCARD_RESOURCE_WRITE lets through on `*`
+/// (reads, actions without resource-level permissions) is still a grant on everything, so each
+/// one must be a waived exception that says why.
+pub fn no_wildcard_resource_read(ctx: &mut Ctx) {
+    for (id, at, s) in allow_statements(ctx, POLICY_TYPES) {
+        if !on_everything(s) {
+            continue;
+        }
+        let r: Vec<&str> = strings(s.get("Action"))
+            .into_iter()
+            .filter(|a| {
+                a.contains(':')
+                    && !wildcard_action(a)
+                    && !a.eq_ignore_ascii_case("iam:PassRole")
+                    && !writes(a)
+            })
+            .collect();
+        if !r.is_empty() {
+            ctx.fail(
+                Some(id),
+                &format!("{at}/Resource"),
+                format!(
+                    "reads or resource-less actions on every resource (`*`): {}",
+                    r.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// IAM_NO_POLICY_ON_USER
+pub fn no_policy_on_user(ctx: &mut Ctx) {
+    let policies: Vec<(&str, &Value)> = ctx
+        .of_type("AWS::IAM::Policy")
+        .chain(ctx.of_type("AWS::IAM::ManagedPolicy"))
+        .collect();
+    for (id, r) in policies {
+        let users = r.pointer("/Properties/Users");
+        if users
+            .and_then(Value::as_array)
+            .is_some_and(|u| !u.is_empty())
+        {
+            ctx.fail(
+                Some(id),
+                "Properties/Users",
+                "the policy is attached to IAM users directly; attach it to a group or role",
             );
         }
     }

@@ -144,4 +144,5 @@ def test_workflow_plan_step(repo, env, tmp_path):
     r, outputs = run_step(repo, env, tmp_path, "plan", GITHUB_BASE_REF="main")
     assert r.returncode == 0, r.stdout + r.stderr
     assert outputs.get("data_loss") == "0", outputs
-    assert "zoe" in (repo / "plan.md").read_text()
+    # The plan names resources by logical id, and zoe's notebook is the one the change adds.
+    assert "`ZoeNotebook` | AWS::SageMaker::NotebookInstance | add" in (repo / "plan.md").read_text()

@@ -77,3 +77,34 @@ def test_the_check_catches_a_deprecated_key():
     assert not matches("sagemaker:OutputKmsKey", keys)
     assert matches("sagemaker:VolumeKmsKeyArn", keys)
     assert not matches("sagemaker:NetworkIsolation", supported("sagemaker:CreateNotebookInstance"))
+
+
+def test_a_templated_key_matches_its_filled_in_names_only():
+    """kms:EncryptionContext:${EncryptionContextKey} stands for every context key, not for others."""
+    keys = supported("kms:Decrypt")
+    assert matches("kms:EncryptionContext:aws:logs:arn", keys)
+    assert not matches("kms:EncryptionContext:", keys)
+    assert not matches("kms:EncryptionContext:aws:logs:arn", supported("kms:DescribeKey"))
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS)
+def test_grants_on_every_resource_are_only_for_actions_iam_cannot_scope(nbsynth, tmp_path, blueprint):
+    """The build waives IAM_NO_WILDCARD_RESOURCE_READ (and Guard's wildcard-resource rule) for an
+    Allow on `*` only when no action of it has a resource type in the Service Authorization
+    Reference; here the reference itself confirms each such statement of the examples."""
+    stack = Stack(nbsynth, ROOT / "blueprints" / f"{blueprint}.yaml", tmp_path)
+    scopable = []
+    for logical, doc in policies(stack.template):
+        if stack.template["Resources"][logical]["Type"] in ("AWS::EC2::VPCEndpoint", "AWS::KMS::Key"):
+            continue  # resource policies: `*` there means this resource
+        for st in doc["Statement"]:
+            res = st.get("Resource", [])
+            if st.get("Effect") != "Allow" or "*" not in ([res] if isinstance(res, str) else res):
+                continue
+            actions = st.get("Action", [])
+            for action in [actions] if isinstance(actions, str) else actions:
+                service, name = action.lower().split(":")
+                data = json.loads((DATA / "actions" / f"{service}.json").read_text())
+                if data[name].get("resourceTypes"):
+                    scopable.append(f"{logical}/{st.get('Sid')}: {action}")
+    assert not scopable, "\n".join(scopable)
