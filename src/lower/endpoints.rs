@@ -35,19 +35,15 @@ pub fn service_name(short: &str) -> String {
 }
 
 /// The S3 gateway endpoint, unless the route tables have one already.
+///
+/// Its policy is the network perimeter: which buckets and prefixes this VPC reaches at all.
+/// Each role's own policy keeps an owner to their own prefixes, so here a `{owner}` segment
+/// becomes one `*` for every owner (`scratch/*/` rather than one entry per owner): the policy
+/// stays the same size whatever the owner count, below EC2's limit on endpoint policies.
 pub fn lower_gateway(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shared) {
-    let owners: Vec<&str> = bp
-        .notebooks
-        .instances
-        .iter()
-        .map(|i| i.owner.as_str())
-        .chain(
-            crate::blueprint::studio::users(bp)
-                .iter()
-                .map(|u| u.user.as_str()),
-        )
-        .collect();
-    let grants = data_grants(bp, owners.iter().copied());
+    let has_owners = !bp.notebooks.instances.is_empty()
+        || !crate::blueprint::studio::users(bp).is_empty();
+    let grants = data_grants(bp, has_owners.then_some("*"));
     let statements = s3_statements(&grants, true);
     let policy = if statements.iter().all(|s| s.resources.is_empty()) {
         // No data access at all: a policy needs a statement (EC2 rejects an empty one), so
