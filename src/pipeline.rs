@@ -487,7 +487,10 @@ fn lower_review_emit(
 /// E0305: an endpoint policy past EC2's size limit, which no quota increase lifts. The S3
 /// gateway's lists every granted bucket and prefix (`{owner}` prefixes once, as `*`), so only
 /// many literal prefixes or buckets reach it.
-fn endpoint_policies_too_large(json: &serde_json::Value, loaded: &blueprint::Loaded) -> Vec<Diagnostic> {
+fn endpoint_policies_too_large(
+    json: &serde_json::Value,
+    loaded: &blueprint::Loaded,
+) -> Vec<Diagnostic> {
     use cfn::policy_size::{MAX_ENDPOINT_POLICY_CHARS, endpoint_policy_chars};
     let resources = json.get("Resources").and_then(|r| r.as_object());
     resources
