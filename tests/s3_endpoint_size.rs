@@ -43,9 +43,15 @@ fn the_s3_endpoint_policy_is_the_same_for_two_owners_and_twelve() {
     assert_eq!(two, twelve, "the endpoint policy depends on the owners");
     let text = two.to_string();
     for owner_prefix in ["acme-ml-data/scratch/*/*", "acme-ml-jobs/outputs/*/*"] {
-        assert!(text.contains(owner_prefix), "{owner_prefix} missing: {text}");
+        assert!(
+            text.contains(owner_prefix),
+            "{owner_prefix} missing: {text}"
+        );
     }
-    assert!(!text.contains("user0"), "an owner's name in the perimeter: {text}");
+    assert!(
+        !text.contains("user0"),
+        "an owner's name in the perimeter: {text}"
+    );
     let size = endpoint_policy_chars(&two);
     assert!(size < MAX_ENDPOINT_POLICY_CHARS / 10, "{size} characters");
 }
