@@ -360,6 +360,14 @@ fn lower_review_emit(
         return Err(limit("outputs", outputs, cfn::MAX_OUTPUTS));
     }
 
+    let oversized = endpoint_policies_too_large(&json, loaded);
+    if !oversized.is_empty() {
+        return Err(Failure::Invalid(Invalid {
+            file: Some(file.clone()),
+            diagnostics: oversized,
+        }));
+    }
+
     let review = policy::review(&json, &policy::Options::default()).map_err(|e| {
         let whole = crate::source::Span {
             start: 0,
@@ -480,4 +488,31 @@ fn lower_review_emit(
         diagram,
         json,
     })
+}
+
+/// E0305: an endpoint policy past EC2's size limit, which no quota increase lifts. The S3
+/// gateway's lists every granted bucket and prefix (`{owner}` prefixes once, as `*`), so only
+/// many literal prefixes or buckets reach it.
+fn endpoint_policies_too_large(
+    json: &serde_json::Value,
+    loaded: &blueprint::Loaded,
+) -> Vec<Diagnostic> {
+    use cfn::policy_size::{MAX_ENDPOINT_POLICY_CHARS, endpoint_policy_chars};
+    let resources = json.get("Resources").and_then(|r| r.as_object());
+    resources
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == "AWS::EC2::VPCEndpoint")
+        .filter_map(|(id, r)| {
+            let size = endpoint_policy_chars(r.pointer("/Properties/PolicyDocument")?);
+            (size > MAX_ENDPOINT_POLICY_CHARS).then(|| {
+                Diagnostic::error(
+                    "E0305",
+                    format!("the policy of endpoint {id} would have {size} characters; a VPC endpoint policy allows {MAX_ENDPOINT_POLICY_CHARS}"),
+                )
+                .at(&loaded.file, loaded.spans.key("/data"))
+                .help("the S3 endpoint policy names every granted bucket and prefix once (`{owner}` prefixes as one wildcard); grant fewer, broader prefixes: a prefix covers every key below it")
+            })
+        })
+        .collect()
 }

@@ -3,6 +3,7 @@
 
 pub mod emit;
 pub mod expr;
+pub mod policy_size;
 pub mod refs;
 
 use std::collections::BTreeMap;

@@ -35,19 +35,18 @@ pub fn service_name(short: &str) -> String {
 }
 
 /// The S3 gateway endpoint, unless the route tables have one already.
+///
+/// Its policy is the network perimeter: which buckets and prefixes this VPC reaches at all.
+/// Each role's own policy keeps an owner to their own prefixes, so here a `{owner}` segment
+/// becomes one `*` for every owner (`scratch/*/` rather than one entry per owner): the policy
+/// stays the same size whatever the owner count, below EC2's limit on endpoint policies.
 pub fn lower_gateway(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &mut Shared) {
-    let owners: Vec<&str> = bp
-        .notebooks
-        .instances
-        .iter()
-        .map(|i| i.owner.as_str())
-        .chain(
-            crate::blueprint::studio::users(bp)
-                .iter()
-                .map(|u| u.user.as_str()),
-        )
-        .collect();
-    let grants = data_grants(bp, owners.iter().copied());
+    let has_owners =
+        !bp.notebooks.instances.is_empty() || !crate::blueprint::studio::users(bp).is_empty();
+    let mut grants = data_grants(bp, has_owners.then_some("*"));
+    for prefixes in grants.read.values_mut().chain(grants.write.values_mut()) {
+        drop_covered(prefixes);
+    }
     let statements = s3_statements(&grants, true);
     let policy = if statements.iter().all(|s| s.resources.is_empty()) {
         // No data access at all: a policy needs a statement (EC2 rejects an empty one), so
@@ -87,6 +86,17 @@ pub fn lower_gateway(bp: &Blueprint, _names: &Names, t: &mut Template, shared: &
         ),
     );
     shared.interface_endpoints.push(s3);
+}
+
+/// Drops the prefixes that another, literal prefix of the same set already covers
+/// (`models/*/` under the whole bucket `""`, `raw/2024/` under `raw/`).
+fn drop_covered(prefixes: &mut BTreeSet<String>) {
+    let literal: Vec<String> = prefixes
+        .iter()
+        .filter(|p| !p.contains('*'))
+        .cloned()
+        .collect();
+    prefixes.retain(|p| !literal.iter().any(|q| q != p && p.starts_with(q.as_str())));
 }
 
 /// Interface endpoints, by short name, that this stack creates: what the features need, less
@@ -176,5 +186,24 @@ pub fn lower_interfaces(bp: &Blueprint, t: &mut Template, shared: &mut Shared) {
             format!("com.amazonaws.vpce.${{AWS::Region}}.{svc}"),
             None,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covered_prefixes_are_dropped() {
+        let mut set: BTreeSet<String> = ["", "models/*/", "raw/"].map(String::from).into();
+        drop_covered(&mut set);
+        assert_eq!(set, BTreeSet::from([String::new()]));
+        let mut set: BTreeSet<String> = ["raw/", "raw/2024/", "rawer/", "users/*/", "users/*/x/"]
+            .map(String::from)
+            .into();
+        drop_covered(&mut set);
+        let kept: Vec<&str> = set.iter().map(String::as_str).collect();
+        // `users/*/x/` stays: only literal prefixes count as covering.
+        assert_eq!(kept, ["raw/", "rawer/", "users/*/", "users/*/x/"]);
     }
 }

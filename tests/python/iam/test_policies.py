@@ -312,19 +312,35 @@ def cases():
         lambda s: {"resourcePolicy": key(s), "request": request(jrole(s), "kms:Decrypt", s.key_arn())},
         "ImplicitlyDenied")
 
-    # --- S3 gateway endpoint policy (with an allow-all identity policy) -----------------------------
+    # --- S3 gateway endpoint policy ------------------------------------------------------------
+    # The endpoint policy is the perimeter (which buckets and prefixes this VPC reaches): it
+    # names `{owner}` prefixes once, as `*`, so it allows another owner's prefix and the role's
+    # own policy is what denies it. "everything" is an allow-all identity policy (the endpoint
+    # decides alone); "role" is alice's job role's generated policy.
     everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     ep = lambda s: {"vpcEndpointPolicies": [{"name": "s3", "policy": s.policy("S3GatewayEndpoint")}]}  # noqa: E731
-    for label, principal, action, res, expected in [
-        ("job-output-put", "job", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/alice/j/model.tar.gz", "Allowed"),
-        ("datasets-get", "job", "s3:GetObject", "arn:aws:s3:::acme-ml-data/datasets/a.csv", "Allowed"),
-        ("datasets-put", "job", "s3:PutObject", "arn:aws:s3:::acme-ml-data/datasets/a.csv", "ImplicitlyDenied"),
-        ("other-bucket", "job", "s3:GetObject", "arn:aws:s3:::somewhere-else/a.csv", "ImplicitlyDenied"),
-        ("other-account-principal", "outsider", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/alice/x", "ImplicitlyDenied"),
+    for label, principal, ident, action, res, expected in [
+        ("job-output-put", "job", "everything", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/alice/j/model.tar.gz", "Allowed"),
+        ("datasets-get", "job", "everything", "s3:GetObject", "arn:aws:s3:::acme-ml-data/datasets/a.csv", "Allowed"),
+        ("datasets-put", "job", "everything", "s3:PutObject", "arn:aws:s3:::acme-ml-data/datasets/a.csv", "ImplicitlyDenied"),
+        ("other-bucket", "job", "everything", "s3:GetObject", "arn:aws:s3:::somewhere-else/a.csv", "ImplicitlyDenied"),
+        ("other-prefix", "job", "everything", "s3:GetObject", "arn:aws:s3:::acme-ml-data/private/a.csv", "ImplicitlyDenied"),
+        # The wildcard stands for one path segment's owner: a key directly under `outputs/` is
+        # outside every owner's prefix.
+        ("outputs-top-level", "job", "everything", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/model.tar.gz", "ImplicitlyDenied"),
+        ("other-account-principal", "outsider", "everything", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/alice/x", "ImplicitlyDenied"),
+        # Another owner's prefixes pass the perimeter ...
+        ("other-owner-output", "job", "everything", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/bob/j/model.tar.gz", "Allowed"),
+        ("other-owner-scratch", "job", "everything", "s3:GetObject", "arn:aws:s3:::acme-ml-data/scratch/bob/train.csv", "Allowed"),
+        # ... and the role's own policy denies them, through the same endpoint.
+        ("role-other-owner-output", "job", "role", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/bob/j/model.tar.gz", "ImplicitlyDenied"),
+        ("role-other-owner-scratch", "job", "role", "s3:GetObject", "arn:aws:s3:::acme-ml-data/scratch/bob/train.csv", "ImplicitlyDenied"),
+        ("role-own-output", "job", "role", "s3:PutObject", "arn:aws:s3:::acme-ml-jobs/outputs/alice/j/model.tar.gz", "Allowed"),
+        ("role-own-scratch", "job", "role", "s3:GetObject", "arn:aws:s3:::acme-ml-data/scratch/alice/train.csv", "Allowed"),
     ]:
         add(f"s3endpoint-{label}", "jobs",
-            lambda s, p=principal, a=action, r=res: {
-                **identity(everything), **ep(s),
+            lambda s, p=principal, i=ident, a=action, r=res: {
+                **identity(everything if i == "everything" else jr(s)), **ep(s),
                 "request": request(jrole(s) if p == "job" else OUTSIDER, a, r,
                                    {"aws:PrincipalAccount": ACCOUNT if p == "job" else OTHER_ACCOUNT,
                                     "aws:SourceVpce": "vpce-s3gatewayendpoint"})},
