@@ -77,11 +77,16 @@ class Stack:
         # forever); one request over its own channels makes it "idle" without a server connection.
         client = self.client(kid)
         client.wait_for_ready(timeout=60)
-        client.stop_channels()
         deadline = time.time() + 60
-        while self.kernel_state(kid) != "idle":
-            assert time.time() < deadline, f"kernel stayed {self.kernel_state(kid)}"
-            time.sleep(0.3)
+        try:
+            while self.kernel_state(kid) != "idle":
+                assert time.time() < deadline, f"kernel stayed {self.kernel_state(kid)}"
+                # On a loaded machine the server can miss the first status message: ask again
+                # (a kernel_info request makes the kernel publish its state once more).
+                client.kernel_info()
+                time.sleep(0.3)
+        finally:
+            client.stop_channels()
         return kid
 
     def client(self, kid):
