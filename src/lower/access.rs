@@ -34,13 +34,7 @@ pub fn lower(names: &Names, t: &mut Template, shared: &Shared, owner: &str, acce
     );
     let mut on_user = false;
     if let Some(arn) = access.principals.get(owner) {
-        // arn:aws:iam::123456789012:role/path/name -> attach by name.
-        let (kind, rest) = arn
-            .split_once(":role/")
-            .map(|(_, r)| ("Roles", r))
-            .or_else(|| arn.split_once(":user/").map(|(_, r)| ("Users", r)))
-            .expect("schema-checked principal ARN");
-        let name = rest.rsplit('/').next().unwrap_or(rest);
+        let (kind, name) = attachment(arn);
         props.insert(kind.into(), json!([name]));
         on_user = kind == "Users";
     }
@@ -56,7 +50,23 @@ pub fn lower(names: &Names, t: &mut Template, shared: &Shared, owner: &str, acce
     t.add(names.owner_id(owner, ACCESS), policy);
 }
 
-fn source_condition(shared: &Shared, access: &Access) -> Option<Value> {
+/// An `access.principals` ARN as the policy property that attaches by name:
+/// `arn:aws:iam::123456789012:role/path/name` -> ("Roles", "name").
+pub(super) fn attachment(arn: &str) -> (&'static str, &str) {
+    let (kind, rest) = arn
+        .split_once(":role/")
+        .map(|(_, r)| ("Roles", r))
+        .or_else(|| arn.split_once(":user/").map(|(_, r)| ("Users", r)))
+        .expect("schema-checked principal ARN");
+    (kind, rest.rsplit('/').next().unwrap_or(rest))
+}
+
+/// `access.source_cidrs` and `via_vpc_endpoint` as a condition; `endpoints` are the interface
+/// endpoints people come through (asked for only with `via_vpc_endpoint`).
+pub(super) fn source_condition(
+    access: &Access,
+    endpoints: impl FnOnce() -> Vec<Value>,
+) -> Option<Value> {
     let mut condition = serde_json::Map::new();
     if !access.source_cidrs.is_empty() {
         condition.insert(
@@ -65,8 +75,10 @@ fn source_condition(shared: &Shared, access: &Access) -> Option<Value> {
         );
     }
     if access.via_vpc_endpoint {
-        let ids: Vec<Value> = shared.access_endpoints.iter().map(r#ref).collect();
-        condition.insert("StringEquals".into(), json!({"aws:SourceVpce": ids}));
+        condition.insert(
+            "StringEquals".into(),
+            json!({"aws:SourceVpce": endpoints()}),
+        );
     }
     (!condition.is_empty()).then_some(Value::Object(condition))
 }
@@ -96,7 +108,9 @@ fn statements(names: &Names, shared: &Shared, owner: &str, access: &Access) -> V
                 "sagemaker:StopNotebookInstance",
             ],
             resources: vec![notebook_arn(names, owner)],
-            condition: source_condition(shared, access),
+            condition: source_condition(access, || {
+                shared.access_endpoints.iter().map(r#ref).collect()
+            }),
         },
         Statement {
             sid: "PassOwnNotebookRole".into(),

@@ -65,16 +65,7 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
                 json!({
                     "GroupDescription": format!("{}: interface VPC endpoints, HTTPS from the notebooks only", names.stack),
                     "VpcId": shared.vpc,
-                    // One port, an unassigned ICMP type and code, to the broadcast address: no
-                    // packet matches it. A single port (From = To) is what the Guard Rules
-                    // Registry's SECURITY_GROUP_EGRESS_PORT_RANGE_RULE accepts.
-                    "SecurityGroupEgress": [{
-                        "IpProtocol": "icmp",
-                        "FromPort": 252,
-                        "ToPort": 252,
-                        "CidrIp": "255.255.255.255/32",
-                        "Description": "No outbound traffic: the endpoints only answer (an empty egress list would allow all)"
-                    }],
+                    "SecurityGroupEgress": [no_egress("No outbound traffic: the endpoints only answer (an empty egress list would allow all)")],
                     "Tags": tags(bp, &[("Name", &format!("{}-endpoints", names.stack))]),
                 }),
             ),
@@ -152,6 +143,20 @@ pub fn lower(bp: &Blueprint, names: &Names, t: &mut Template, shared: &mut Share
     }
     shared.notebook_sg = Some(notebook_sg);
     shared.endpoint_sg = endpoint_sg;
+}
+
+/// The egress rule of a group that sends nothing (an empty egress list would allow all): one
+/// "port", an unassigned ICMP type and code, to the broadcast address, so no packet matches it.
+/// A single port (From = To) is what the Guard Rules Registry's
+/// SECURITY_GROUP_EGRESS_PORT_RANGE_RULE accepts.
+pub fn no_egress(description: &str) -> Value {
+    json!({
+        "IpProtocol": "icmp",
+        "FromPort": 252,
+        "ToPort": 252,
+        "CidrIp": "255.255.255.255/32",
+        "Description": description
+    })
 }
 
 /// On the generated network exactly one of two S3 egress rules exists, chosen by the parameter.

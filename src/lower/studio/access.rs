@@ -8,6 +8,7 @@ use crate::blueprint::model::Access;
 use crate::blueprint::semantic::endpoint_names;
 use crate::blueprint::studio::Studio;
 use crate::cfn::{LogicalId, Resource, Template, r#ref};
+use crate::lower::access::{attachment, source_condition};
 use crate::lower::iam::{Statement, document};
 
 /// The session the sign-in command asks for (SessionExpirationDurationInSeconds: 1800..43200).
@@ -15,23 +16,15 @@ use crate::lower::iam::{Statement, document};
 pub const SESSION_SECONDS: u32 = 1800;
 
 pub fn lower(studio: &Studio, t: &mut Template, access: &Access, bp: &crate::blueprint::Blueprint) {
-    let mut condition = serde_json::Map::new();
-    if !access.source_cidrs.is_empty() {
-        condition.insert(
-            "IpAddress".into(),
-            json!({"aws:SourceIp": access.source_cidrs}),
-        );
-    }
-    if access.via_vpc_endpoint {
-        // The URL is made through the API endpoint; the app's requests, checked against the
-        // same policy, arrive through the Studio endpoint.
-        let ids: Vec<Value> = ["sagemaker-api", "studio"]
+    // The URL is made through the API endpoint; the app's requests, checked against the same
+    // policy, arrive through the Studio endpoint.
+    let condition = source_condition(access, || {
+        ["sagemaker-api", "studio"]
             .iter()
             .filter(|e| endpoint_names(bp).contains(**e))
             .map(|e| r#ref(&LogicalId::new(&[*e, "Endpoint"])))
-            .collect();
-        condition.insert("StringEquals".into(), json!({"aws:SourceVpce": ids}));
-    }
+            .collect()
+    });
     for u in &studio.users {
         let statement = Statement {
             sid: "OpenOwnStudioProfile".into(),
@@ -41,7 +34,7 @@ pub fn lower(studio: &Studio, t: &mut Template, access: &Access, bp: &crate::blu
                 "sagemaker:DescribeUserProfile",
             ],
             resources: vec![arn("user-profile", &u.user)],
-            condition: (!condition.is_empty()).then(|| Value::Object(condition.clone())),
+            condition: condition.clone(),
         };
         let mut props = serde_json::Map::new();
         props.insert(
@@ -53,12 +46,7 @@ pub fn lower(studio: &Studio, t: &mut Template, access: &Access, bp: &crate::blu
         );
         props.insert("PolicyDocument".into(), document(vec![statement]));
         if let Some(arn) = access.principals.get(&u.user) {
-            let (kind, rest) = arn
-                .split_once(":role/")
-                .map(|(_, r)| ("Roles", r))
-                .or_else(|| arn.split_once(":user/").map(|(_, r)| ("Users", r)))
-                .expect("schema-checked principal ARN");
-            let name = rest.rsplit('/').next().unwrap_or(rest);
+            let (kind, name) = attachment(arn);
             props.insert(kind.into(), json!([name]));
         }
         t.add(

@@ -103,15 +103,7 @@ pub fn lower(
             json!({
                 "GroupDescription": format!("{}: Studio domain default, admits and sends nothing (each user has their own group)", names.stack),
                 "VpcId": shared.vpc,
-                // As on the endpoint group: an unassigned ICMP type and code (one "port", which
-                // the Guard Rules Registry's port-range rule accepts) to the broadcast address.
-                "SecurityGroupEgress": [{
-                    "IpProtocol": "icmp",
-                    "FromPort": 252,
-                    "ToPort": 252,
-                    "CidrIp": "255.255.255.255/32",
-                    "Description": "No outbound traffic (an empty egress list would allow all)"
-                }],
+                "SecurityGroupEgress": [crate::lower::security::no_egress("No outbound traffic (an empty egress list would allow all)")],
                 "Tags": tags(bp, &[("Name", &format!("{}-studio-default", names.stack))]),
             }),
         ),
